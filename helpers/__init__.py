@@ -1,0 +1,24 @@
+"""helpers: the model code, data loading, training loop and plotting behind the notebooks.
+
+Topic modules (import them by name): ``helpers.embeddings``, ``helpers.text_cnn``, ``helpers.gan``,
+``helpers.attention``, ``helpers.transformer``. Shared modules: ``helpers.core`` (seeding, device,
+argument checks), ``helpers.data`` (offline data sets, tokenisation, vocabulary),
+``helpers.training`` (the one training loop), ``helpers.progress`` and ``helpers.plotting``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .core import pick_device, seed_everything
+from .plotting import use_style
+
+__version__ = "0.1.0"
+__all__ = ["pick_device", "seed_everything", "setup_notebook", "use_style"]
+
+
+def setup_notebook(seed: int = 0) -> torch.device:
+    """The first code cell of every notebook: seed everything, set the plot style, pick the device."""
+    seed_everything(seed)
+    use_style()
+    return pick_device()
