@@ -49,6 +49,10 @@ def tidy_streams(notebook: nbformat.NotebookNode) -> None:
         cell.outputs = merged
 
 
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def execute(path: Path) -> bool:
     notebook = nbformat.read(path, as_version=4)
     sources_before = [cell.source for cell in notebook.cells]
@@ -64,10 +68,11 @@ def execute(path: Path) -> bool:
     try:
         client.execute()
     except CellExecutionError as error:
-        failing = next((i for i, c in enumerate(notebook.cells)
-                        if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))), None)
-        where = f"cell {failing} (0-based, counting all cells)" if failing is not None else "a cell"
-        print(f"FAILED {path.relative_to(ROOT)} at {where}; the committed file is unchanged.\n{error}", file=sys.stderr)
+        code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        failing = next((number for number, cell in enumerate(code_cells, start=1)
+                        if any(output.output_type == "error" for output in cell.outputs)), None)
+        where = f"code cell {failing}" if failing is not None else "a cell"
+        print(f"FAILED {shown(path)} at {where}; the committed file is unchanged.\n{error}", file=sys.stderr)
         return False
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     notebook.metadata.setdefault("language_info", {}).update({"name": "python"})
@@ -77,7 +82,7 @@ def execute(path: Path) -> bool:
     os.close(handle)
     nbformat.write(notebook, temporary)
     os.replace(temporary, path)
-    print(f"ok     {path.relative_to(ROOT)} ({time.perf_counter() - started:.0f} s)")
+    print(f"ok     {shown(path)} ({time.perf_counter() - started:.0f} s)")
     return True
 
 
