@@ -81,6 +81,7 @@ def execute(path: Path) -> bool:
     handle, temporary = tempfile.mkstemp(suffix=".ipynb", dir=path.parent)
     os.close(handle)
     nbformat.write(notebook, temporary)
+    os.chmod(temporary, path.stat().st_mode & 0o777)  # mkstemp creates 0600; keep the notebook's own mode
     os.replace(temporary, path)
     print(f"ok     {shown(path)} ({time.perf_counter() - started:.0f} s)")
     return True
