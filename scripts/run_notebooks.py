@@ -62,6 +62,7 @@ def execute(path: Path) -> bool:
         notebook,
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
+        record_timing=False,  # per-cell timestamps would make every re-run a diff of every cell
         resources={"metadata": {"path": str(path.parent)}},
     )
     started = time.perf_counter()
@@ -75,6 +76,8 @@ def execute(path: Path) -> bool:
         print(f"FAILED {shown(path)} at {where}; the committed file is unchanged.\n{error}", file=sys.stderr)
         return False
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # timestamps left by an older run or another tool
     notebook.metadata.setdefault("language_info", {}).update({"name": "python"})
     tidy_streams(notebook)
     assert [cell.source for cell in notebook.cells] == sources_before, "cell sources must never change"
@@ -98,6 +101,7 @@ def main() -> int:
         return 2
     os.environ["HELPERS_DEVICE"] = "cpu"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning on stderr
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep; changes no result
     results = [execute(path) for path in paths]
     failed = results.count(False)
     if failed:

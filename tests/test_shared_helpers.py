@@ -59,6 +59,21 @@ def test_pick_device(monkeypatch: pytest.MonkeyPatch) -> None:
             pick_device("cuda")
 
 
+def test_setup_notebook_seeds_and_sets_threads() -> None:
+    before = torch.get_num_threads()
+    try:
+        helpers.setup_notebook(seed=3, threads=1)
+        assert torch.get_num_threads() == 1
+        first = torch.rand(3)
+        helpers.setup_notebook(seed=3)  # threads=None leaves the count alone
+        assert torch.get_num_threads() == 1
+        assert torch.equal(first, torch.rand(3))
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            helpers.setup_notebook(threads=0)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_check_shape_messages() -> None:
     check_shape(torch.zeros(2, 5, 8), (None, None, 8), "q")
     with pytest.raises(ValueError, match=r"q must have shape \(batch, seq, d_k\) = \(\*, \*, 8\), got \(2, 5, 7\)"):
