@@ -1,0 +1,239 @@
+"""Tests of helpers.embeddings: each checks the math by hand or against PyTorch's own pieces."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers.data import Vocabulary
+from helpers.embeddings import (
+    PairBatches,
+    SkipGramNegativeSampling,
+    WordVectors,
+    cosine_similarity_matrix,
+    keep_probabilities,
+    negative_sampling_loss,
+    noise_distribution,
+    one_hot,
+    skipgram_pairs,
+    spearman,
+    strip_wiki_markup,
+    train_word2vec,
+    wiki_tokenize,
+)
+
+# --- one-hot --------------------------------------------------------------------------------------
+
+
+def test_one_hot_vectors_are_orthogonal_and_select_rows():
+    vectors = one_hot([0, 3, 5], 6)
+    assert vectors.shape == (3, 6) and vectors.sum().item() == 3
+    cosine = cosine_similarity_matrix(vectors)
+    assert torch.equal(cosine, torch.eye(3))  # distinct words: exactly 0, same word: 1
+    table = torch.randn(6, 4)
+    assert torch.equal(vectors @ table, F.embedding(torch.tensor([0, 3, 5]), table))
+
+
+def test_one_hot_rejects_ids_outside_the_vocabulary():
+    with pytest.raises(ValueError, match=r"word ids must lie in \[0, 4\), got ids from 0 to 4"):
+        one_hot([0, 4], 4)
+
+
+# --- the noise distribution and subsampling -----------------------------------------------------
+
+
+def test_noise_distribution_is_unigram_to_the_three_quarters():
+    # 1, 16, 81 to the power 3/4 are 1, 8, 27; an unseen word (count 0) is never a negative.
+    noise = noise_distribution(torch.tensor([0.0, 1.0, 16.0, 81.0]))
+    assert torch.allclose(noise, torch.tensor([0.0, 1.0, 8.0, 27.0], dtype=torch.float64) / 36)
+    assert torch.allclose(noise_distribution(torch.tensor([1.0, 3.0]), power=1.0), torch.tensor([0.25, 0.75]).double())
+    with pytest.raises(ValueError, match="non-negative word counts"):
+        noise_distribution(torch.tensor([0.0, 0.0]))
+
+
+def test_keep_probabilities_follow_the_paper():
+    # f = 0.01 and 0.99 with t = 0.04: keep min(1, sqrt(4)) = 1 and sqrt(0.04 / 0.99).
+    keep = keep_probabilities(torch.tensor([1.0, 99.0]), threshold=0.04)
+    assert torch.allclose(keep, torch.tensor([1.0, math.sqrt(0.04 / 0.99)], dtype=torch.float64))
+    discard = 1 - keep_probabilities(torch.tensor([10.0, 990.0]), threshold=1e-3)
+    assert math.isclose(float(discard[1]), 1 - math.sqrt(1e-3 / 0.99))
+    assert torch.equal(keep_probabilities(torch.tensor([5.0, 7.0]), threshold=0), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="threshold"):
+        keep_probabilities(torch.tensor([1.0]), threshold=-1e-4)
+
+
+# --- pairs and batches --------------------------------------------------------------------------
+
+
+def test_window_one_pairs_are_the_neighbours_within_each_sentence():
+    ids = np.array([10, 11, 12, 20, 21])
+    sentence_ids = np.array([0, 0, 0, 1, 1])
+    centres, contexts = skipgram_pairs(ids, sentence_ids, 1, np.random.default_rng(0))
+    pairs = sorted(zip(centres.tolist(), contexts.tolist()))
+    assert pairs == [(10, 11), (11, 10), (11, 12), (12, 11), (20, 21), (21, 20)]
+
+
+def test_dynamic_window_pairs_stay_inside_the_window_and_sentence():
+    ids = np.arange(40)
+    sentence_ids = np.repeat([0, 1], 20)
+    centres, contexts = skipgram_pairs(ids, sentence_ids, 3, np.random.default_rng(1))
+    distance = np.abs(centres - contexts)
+    assert distance.min() == 1 and distance.max() == 3
+    assert np.all(sentence_ids[centres] == sentence_ids[contexts])
+    # Every offset-1 pair is always taken (window >= 1); farther ones only sometimes.
+    assert (distance == 1).sum() == 2 * 2 * 19 and (distance == 3).sum() < (distance == 1).sum()
+
+
+def test_dynamic_window_takes_distance_d_with_probability_w_minus_d_plus_1_over_w():
+    tokens, window = 30_000, 3
+    centres, contexts = skipgram_pairs(np.arange(tokens), np.zeros(tokens, dtype=np.int64), window,
+                                       np.random.default_rng(2))
+    for direction in (1, -1):  # contexts to the right of the centre, then to the left
+        offsets = (contexts - centres) * direction
+        for d in range(1, window + 1):
+            share = (offsets == d).sum() / (tokens - d)
+            assert abs(share - (window - d + 1) / window) < 0.015, (direction, d, share)
+
+
+def test_pair_batches_draw_negatives_from_the_noise_distribution():
+    noise = torch.tensor([0.0, 0.1, 0.2, 0.7], dtype=torch.float64)
+    ids = np.array([1, 2, 3] * 200)
+    batches = PairBatches(ids, np.zeros(600, dtype=np.int64), np.ones(4), noise,
+                          window=2, negatives=5, batch_size=256, seed=0)
+    drawn = []
+    for centres, contexts, negatives in batches:
+        assert centres.shape == contexts.shape and negatives.shape == (len(centres), 5)
+        drawn.append(negatives.flatten())
+    frequency = torch.bincount(torch.cat(drawn), minlength=4).double()
+    frequency /= frequency.sum()
+    assert frequency[0] == 0 and torch.allclose(frequency, noise, atol=0.01)
+    assert len(batches) == math.ceil(len(batches.centres) / 256)
+
+
+# --- the loss and the model ---------------------------------------------------------------------
+
+
+def test_negative_sampling_loss_by_hand():
+    # -log σ(0) = log 2, -log σ(-0) = log 2, -log σ(-ln 3) = -log(1/4) = log 4: in all log 16.
+    loss = negative_sampling_loss(torch.tensor([0.0]), torch.tensor([[0.0, math.log(3.0)]]))
+    assert torch.allclose(loss, torch.tensor([math.log(16.0)]))
+    # A confident, correct model has a loss near 0; a confidently wrong one a large loss.
+    assert negative_sampling_loss(torch.tensor([20.0]), torch.tensor([[-20.0]])).item() < 1e-8
+    assert negative_sampling_loss(torch.tensor([-20.0]), torch.tensor([[20.0]])).item() > 39
+
+
+def test_model_loss_equals_the_formula_and_starts_at_k_plus_one_log_two():
+    torch.manual_seed(0)
+    model = SkipGramNegativeSampling(7, 4)
+    centres, contexts, negatives = torch.tensor([1, 2]), torch.tensor([3, 4]), torch.tensor([[5, 6, 0], [1, 1, 2]])
+    # Output vectors start at zero (as in word2vec), so every score is 0 and the loss (k+1)·log 2.
+    assert torch.allclose(model(centres, contexts, negatives), torch.full((2,), 4 * math.log(2.0)))
+    with torch.no_grad():
+        model.output_vectors.weight.normal_()
+    v, u = model.input_vectors.weight, model.output_vectors.weight
+    expected = -F.logsigmoid((v[centres] * u[contexts]).sum(1)) - F.logsigmoid(
+        -torch.einsum("bkd,bd->bk", u[negatives], v[centres])).sum(1)
+    assert torch.allclose(model(centres, contexts, negatives), expected)
+    assert model.input_vectors.weight.abs().max() <= 0.5 / 4
+
+
+def test_model_rejects_wrong_shapes_with_the_layout():
+    model = SkipGramNegativeSampling(5, 3)
+    with pytest.raises(ValueError, match=r"negatives must have shape \(batch, negatives\) = \(2, \*\), got \(2,\)"):
+        model(torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([3, 4]))
+    with pytest.raises(ValueError, match="dimension must be a positive integer, got 0"):
+        SkipGramNegativeSampling(5, 0)
+
+
+# --- Spearman -----------------------------------------------------------------------------------
+
+
+def test_spearman_with_ties_by_hand():
+    # ranks x = [1, 2.5, 2.5, 4], y = [1, 3, 2, 4]; Pearson of the ranks = 4.5 / sqrt(4.5 · 5) = 3 / sqrt(10).
+    assert math.isclose(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 3 / math.sqrt(10))
+    assert math.isclose(spearman([1, 2, 3, 4], [1, 8, 27, 1000]), 1.0)  # any increasing function
+    assert math.isclose(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
+    with pytest.raises(ValueError, match="equal length"):
+        spearman([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="constant"):
+        spearman([1, 1, 1], [1, 2, 3])
+
+
+# --- the Wikipedia parser -----------------------------------------------------------------------
+
+
+def test_strip_wiki_markup_keeps_the_prose():
+    source = (
+        "{{Infobox person|name={{nowrap|Ada}}}}'''Ada''' wrote [[Analytical Engine|notes on the engine]]"
+        "<ref name=x>{{cite book|title=Y}}</ref> in [[1843]].<!-- hidden -->"
+        "[[File:Ada.png|thumb|A [[portrait]]]][[Category:Mathematicians]][http://example.org the site]"
+    )
+    text = strip_wiki_markup(source)
+    assert wiki_tokenize(text) == ["ada", "wrote", "notes", "on", "the", "engine", "in", "the", "site"]
+
+
+# --- training and the trained vectors -----------------------------------------------------------
+
+
+def _two_topic_corpus() -> list[list[str]]:
+    rng = random.Random(0)
+    topics = [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
+    return [[rng.choice(topics[n % 2]) for _ in range(8)] for n in range(300)]
+
+
+def test_training_puts_words_of_one_topic_together():
+    vectors = train_word2vec(_two_topic_corpus(), dimension=16, epochs=4, batch_size=256, subsample=0,
+                             learning_rate=0.02, show_progress=False)
+    vocabulary = vectors.vocabulary
+    assert vocabulary.tokens[:2] == ["<pad>", "<unk>"] and len(vocabulary) == 14
+    within = np.mean([vectors.similarity(f"a{i}", f"a{j}") for i in range(6) for j in range(i + 1, 6)])
+    across = np.mean([vectors.similarity(f"a{i}", f"b{j}") for i in range(6) for j in range(6)])
+    assert within > 0.9 and within - across > 0.5, (within, across)
+    neighbours = [word for word, _ in vectors.most_similar("a0", k=5)]
+    assert sorted(neighbours) == ["a1", "a2", "a3", "a4", "a5"]
+    assert vectors.history is not None and vectors.history.epochs["loss"][-1] < vectors.history.epochs["loss"][0]
+
+
+def test_training_is_repeatable_and_restores_threads():
+    threads = torch.get_num_threads()
+    corpus = _two_topic_corpus()[:60]
+    first = train_word2vec(corpus, dimension=8, epochs=1, batch_size=128, show_progress=False)
+    second = train_word2vec(corpus, dimension=8, epochs=1, batch_size=128, show_progress=False)
+    assert torch.equal(first.vectors, second.vectors) and torch.get_num_threads() == threads
+
+
+def test_vocabulary_respects_min_count():
+    corpus = [["x", "x", "x", "y", "y", "z"], ["y", "x", "w", "v"]]
+    vectors = train_word2vec(corpus, dimension=4, min_count=2, subsample=0, epochs=1, show_progress=False)
+    assert vectors.vocabulary.tokens == ["<pad>", "<unk>", "x", "y"]
+    assert vectors.vectors.shape == (4, 4)
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="empty corpus"):
+        train_word2vec([[], []], show_progress=False)
+    with pytest.raises(ValueError, match="dimension must be a positive integer, got -3"):
+        train_word2vec([["a", "b"]], dimension=-3, show_progress=False)
+    with pytest.raises(ValueError, match="lower min_count"):
+        train_word2vec([["a", "b", "c"]], min_count=2, show_progress=False)
+
+
+def test_word_vectors_lookup_and_unknown_words():
+    vocabulary = Vocabulary(["<pad>", "<unk>", "cat", "dog", "car"], Counter(cat=3, dog=2, car=1))
+    table = torch.tensor([[9.0, 9.0], [9.0, 9.0], [1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
+    vectors = WordVectors(vocabulary, table)
+    assert torch.equal(vectors.vector("dog"), table[3])
+    assert math.isclose(vectors.similarity("cat", "car"), 0.0, abs_tol=1e-7)
+    assert [w for w, _ in vectors.most_similar("cat", k=10)] == ["dog", "car"]  # no <pad>, <unk>, itself
+    with pytest.raises(KeyError, match="'kat' is not in the vocabulary"):
+        vectors.vector("kat")
+    with pytest.raises(KeyError, match="not in the vocabulary"):
+        vectors.most_similar("<unk>")
+    with pytest.raises(ValueError, match=r"vectors must have shape \(vocabulary, dimension\) = \(5, \*\)"):
+        WordVectors(vocabulary, torch.zeros(4, 2))
