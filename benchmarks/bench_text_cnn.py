@@ -1,0 +1,78 @@
+"""Benchmark helpers.text_cnn's TextCNN against a plain unmasked Kim CNN (not a test: timings vary).
+
+The reference is the usual PyTorch rendering of Kim (2014): ``nn.Conv2d`` filters of size (h, k) over
+the (words, k) matrix, ``F.max_pool1d`` over the whole length, no padding mask. Ours adds Kim's h−1
+padding words per side, the mask that keeps padding-only windows out of the max, and argmax positions.
+Rows: a forward + backward + Adam step at Kim's batch size 50, and inference on 500 sentences.
+Run: ``python benchmarks/bench_text_cnn.py`` (or through ``benchmarks/run.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.text_cnn import TextCNN
+from timing import seconds_per_call
+
+VOCABULARY, K, MAPS, WINDOWS, LENGTH = 14_000, 100, 100, (3, 4, 5), 25
+
+
+class PlainKimCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCABULARY, K, padding_idx=0)
+        self.convolutions = nn.ModuleList(nn.Conv2d(1, MAPS, (h, K)) for h in WINDOWS)
+        self.dropout = nn.Dropout(0.5)
+        self.classifier = nn.Linear(len(WINDOWS) * MAPS, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(ids).unsqueeze(1)  # (batch, 1, seq, k)
+        pooled = [F.relu(conv(x)).squeeze(3).amax(dim=2) for conv in self.convolutions]  # (batch, maps) each
+        return self.classifier(self.dropout(torch.cat(pooled, dim=1)))
+
+
+def training_step(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> Callable[[], None]:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        loss = F.cross_entropy(model(ids), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def run() -> list[dict]:
+    torch.manual_seed(0)
+    ours, plain = TextCNN(VOCABULARY, K, feature_maps=MAPS, window_sizes=WINDOWS), PlainKimCNN()
+    # The plain model sees the same padded length as ours (4 padding words per side).
+    ids = torch.randint(2, VOCABULARY, (50, LENGTH))
+    padded = F.pad(ids, (4, 4))
+    labels = torch.randint(0, 2, (50,))
+    rows = [{
+        "benchmark": "Text CNN training step (batch 50, Adam)",
+        "ours_s": seconds_per_call(training_step(ours.train(), ids, labels)),
+        "reference": "plain nn.Conv2d Kim CNN, no mask",
+        "reference_s": seconds_per_call(training_step(plain.train(), padded, labels)),
+    }]
+    many = torch.randint(2, VOCABULARY, (500, LENGTH))
+    with torch.no_grad():
+        ours.eval(), plain.eval()
+        rows.append({
+            "benchmark": "Text CNN inference (500 sentences)",
+            "ours_s": seconds_per_call(lambda: ours(many)),
+            "reference": "plain nn.Conv2d Kim CNN, no mask",
+            "reference_s": seconds_per_call(lambda: plain(F.pad(many, (4, 4)))),
+        })
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row['benchmark']:<45} ours {row['ours_s'] * 1e3:8.2f} ms   "
+              f"{row['reference']} {row['reference_s'] * 1e3:8.2f} ms")
