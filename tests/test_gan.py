@@ -1,0 +1,151 @@
+"""Tests for helpers.gan: the theory on known densities, the losses and their gradients, the metrics."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import gan
+from helpers.training import train
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+GRID = torch.linspace(-10, 10, 20001, dtype=torch.float64)
+DX = float(GRID[1] - GRID[0])
+
+
+def normal(mean: float, std: float) -> torch.Tensor:
+    return torch.exp(-((GRID - mean) ** 2) / (2 * std**2)) / (std * math.sqrt(2 * math.pi))
+
+
+def test_optimal_discriminator_formula():
+    p, q = torch.tensor([0.2, 0.0, 0.6, 0.0]), torch.tensor([0.6, 0.3, 0.2, 0.0])
+    assert torch.allclose(gan.optimal_discriminator(p, q), torch.tensor([0.25, 0.0, 0.75, 0.5]))
+
+
+def test_optimal_discriminator_maximises_value():
+    p, q = normal(0, 1), normal(1.5, 1)
+    best = gan.virtual_training_criterion(p, q, DX)
+    assert best == pytest.approx(gan.value_on_grid(gan.optimal_discriminator(p, q), p, q, DX), abs=1e-9)
+    for shift in (-0.1, 0.05):
+        worse = gan.value_on_grid((gan.optimal_discriminator(p, q) + shift).clamp(1e-6, 1 - 1e-6), p, q, DX)
+        assert worse < best
+
+
+def test_criterion_equals_minus_log4_plus_2jsd():
+    p, q = normal(0, 1), normal(2, 0.5)
+    c = gan.virtual_training_criterion(p, q, DX)
+    assert c == pytest.approx(-math.log(4) + 2 * gan.js_divergence(p, q, DX), abs=1e-9)
+    assert c > -math.log(4) + 0.1
+
+
+def test_minus_log4_at_equality():
+    p = normal(0.5, 1.2)
+    assert gan.virtual_training_criterion(p, p, DX) == pytest.approx(-math.log(4), abs=1e-9)
+    assert gan.js_divergence(p, p, DX) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_value_estimate_matches_closed_form():
+    """Monte-Carlo V with a fixed logistic D on N(0,1) vs N(1,1) against the grid integral."""
+    w, b = 1.3, -0.4
+    real, fake = torch.randn(100_000, dtype=torch.float64), 1 + torch.randn(100_000, dtype=torch.float64)
+    estimate = float(gan.value_estimate(w * real + b, w * fake + b))
+    d = torch.sigmoid(w * GRID + b)
+    exact = gan.value_on_grid(d, normal(0, 1), normal(1, 1), DX)
+    assert estimate == pytest.approx(exact, abs=1e-2)
+
+
+def test_value_estimate_against_bce():
+    real, fake = torch.randn(7), torch.randn(5)
+    bce = F.binary_cross_entropy_with_logits(real, torch.ones(7))
+    bce = bce + F.binary_cross_entropy_with_logits(fake, torch.zeros(5))
+    assert torch.allclose(gan.discriminator_loss(real, fake), bce)
+
+
+def test_generator_loss_gradients():
+    """d/dl log(1 - σ(l)) = -σ(l) (vanishes when D rejects) and d/dl [-log σ(l)] = -(1 - σ(l))."""
+    logits = torch.tensor([-6.0, 0.0, 3.0], requires_grad=True)
+    (g_sat,) = torch.autograd.grad(gan.generator_loss(logits, "saturating") * 3, logits)
+    (g_ns,) = torch.autograd.grad(gan.generator_loss(logits, "non_saturating") * 3, logits)
+    d = torch.sigmoid(logits.detach())
+    assert torch.allclose(g_sat, -d) and torch.allclose(g_ns, -(1 - d))
+    assert abs(g_sat[0]) < 0.01 < abs(g_ns[0])
+
+
+def test_losses_are_finite_for_extreme_logits():
+    logits = torch.tensor([-200.0, 200.0])
+    for kind in gan.GENERATOR_LOSSES:
+        assert torch.isfinite(gan.generator_loss(logits, kind))
+    assert torch.isfinite(gan.value_estimate(logits, logits))
+
+
+def test_ring_has_distinct_modes_and_coverage_metric():
+    centers = gan.ring_centers(8, 2.0)
+    assert len(torch.unique(centers.round(decimals=4), dim=0)) == 8
+    assert torch.allclose(centers.norm(dim=1), torch.full((8,), 2.0))
+    samples = torch.cat([centers[[1, 4]].repeat_interleave(30, 0), centers[[6]].repeat(5, 1), torch.zeros(15, 2)])
+    result = gan.mode_coverage(samples, centers, std=0.02, min_samples=20)
+    assert result["modes"] == 2
+    assert result["high_quality"] == pytest.approx(65 / 80)
+    assert result["counts"] == [0, 30, 0, 0, 30, 0, 5, 0]
+    # just outside 3σ is not high quality
+    assert gan.mode_coverage(centers[:1] + torch.tensor([[0.061, 0.0]]), centers, 0.02, 1)["high_quality"] == 0.0
+
+
+def test_parzen_matches_gaussian_density():
+    samples, points = torch.zeros(1, 3), torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0]])
+    expected = torch.distributions.Normal(0.0, 0.5).log_prob(points).sum(1)
+    assert torch.allclose(gan.parzen_log_likelihood(samples, points, 0.5), expected, atol=1e-5)
+    many = torch.randn(10, 3)
+    mixture = torch.logsumexp(torch.distributions.Normal(many, 0.7).log_prob(points[:, None]).sum(-1), 1) - math.log(10)
+    assert torch.allclose(gan.parzen_log_likelihood(many, points, 0.7, chunk=1), mixture, atol=1e-5)
+
+
+def test_pacgan_packing():
+    x = torch.arange(12.0).reshape(6, 2)
+    assert torch.equal(gan.pack_samples(x, 2)[1], torch.tensor([4.0, 5.0, 6.0, 7.0]))
+    assert gan.MLPDiscriminator(2, hidden=8, pack=3)(x).shape == (2,)
+    with pytest.raises(ValueError, match="multiple of pack"):
+        gan.pack_samples(x, 4)
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, in_dim\)"):
+        gan.MLPDiscriminator(2)(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="z must have shape"):
+        gan.MLPGenerator(4, 2)(torch.zeros(4))
+    with pytest.raises(ValueError, match="generator loss kind must be one of"):
+        gan.generator_loss(torch.zeros(3), "minimax")
+    with pytest.raises(ValueError, match="p_g must have shape"):
+        gan.optimal_discriminator(torch.ones(3), torch.ones(4))
+    with pytest.raises(ValueError, match="non-negative"):
+        gan.js_divergence(torch.tensor([1.0, -1.0]), torch.ones(2), 1.0)
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        gan.parzen_log_likelihood(torch.zeros(2, 2), torch.zeros(1, 2), 0.0)
+
+
+def test_step_schedule_and_learning():
+    """d_steps=k updates G once per k calls; a short 1-D run moves G towards the data."""
+    torch.set_num_threads(1)
+    generator, discriminator = gan.MLPGenerator(1, 1, hidden=8), gan.MLPDiscriminator(1, hidden=8)
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-2)
+    d_opt = torch.optim.Adam(discriminator.parameters(), 1e-2)
+    before = [p.clone() for p in generator.parameters()]
+    step = gan.gan_step(generator, discriminator, g_opt, d_opt, d_steps=3)
+    step(torch.randn(8, 1))
+    step(torch.randn(8, 1))
+    assert all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))  # no G step yet
+    step(torch.randn(8, 1))
+    assert not all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))
+    step = gan.gan_step(generator, discriminator, g_opt, d_opt)
+    start = float(generator.sample(2000).mean())
+    history = train(step, gan.SampledBatches(lambda n: 3 + 0.5 * torch.randn(n, 1), 64, 150), show_progress=False)
+    assert set(history.steps) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert abs(float(generator.sample(2000).mean()) - 3) < abs(start - 3) - 0.5
