@@ -1,0 +1,77 @@
+"""Benchmark one training step of helpers.transformer.Transformer against nn.Transformer of the same size.
+
+Both models get the same embeddings, positional encoding and generator (ours); the reference runs PyTorch's
+``nn.Transformer`` (post-norm, dropout off) in between. A step is forward, label-smoothed loss, backward and an
+Adam update, on the date task's shapes (batch 64, source 30, target 11). Not a test: timings vary.
+Run: ``python benchmarks/bench_transformer.py`` (or ``python benchmarks/run.py transformer``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from helpers.attention import causal_mask, to_pytorch_attn_mask, to_pytorch_key_padding_mask
+from helpers.transformer import Transformer, label_smoothed_cross_entropy
+from timing import seconds_per_call
+
+BATCH, SOURCE_LEN, TARGET_LEN, VOCAB = 64, 30, 11, 80
+SIZES = {"d_model": 64, "num_heads": 4, "num_layers": 2, "d_ff": 256}
+
+
+class ReferenceModel(nn.Module):
+    """Our embeddings and generator around ``nn.Transformer`` (its extra final norms removed, as in the paper)."""
+
+    def __init__(self, ours: Transformer):
+        super().__init__()
+        self.ours = ours
+        self.core = nn.Transformer(SIZES["d_model"], SIZES["num_heads"], SIZES["num_layers"], SIZES["num_layers"],
+                                   SIZES["d_ff"], dropout=0.0, batch_first=True)
+        self.core.encoder.norm, self.core.decoder.norm = None, None
+
+    def forward(self, source: torch.Tensor, target_in: torch.Tensor) -> torch.Tensor:
+        ours = self.ours
+        source_padding = to_pytorch_key_padding_mask(ours.source_mask(source))
+        future = to_pytorch_attn_mask(causal_mask(target_in.size(1)))
+        hidden = self.core(
+            ours.positional_encoding(ours.source_embedding(source)),
+            ours.positional_encoding(ours.target_embedding(target_in)),
+            tgt_mask=future, src_key_padding_mask=source_padding, memory_key_padding_mask=source_padding,
+        )
+        return ours.generator(hidden)
+
+
+def training_step(model: nn.Module, source: torch.Tensor, target: torch.Tensor) -> Callable[[], None]:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
+
+    def step() -> None:
+        model.train()
+        loss = label_smoothed_cross_entropy(model(source, target[:, :-1]), target[:, 1:], 0.1, 0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def run() -> list[dict]:
+    torch.manual_seed(0)
+    source = torch.randint(4, VOCAB, (BATCH, SOURCE_LEN))
+    source[: BATCH // 2, SOURCE_LEN // 2 :] = 0  # half the batch padded, as in real batches
+    target = torch.randint(4, 15, (BATCH, TARGET_LEN + 1))
+    ours = Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_len=48)
+    reference = ReferenceModel(Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_len=48))
+    return [{
+        "benchmark": "Transformer training step (d64, 2+2 layers, batch 64)",
+        "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
+        "reference": "nn.Transformer, same size",
+        "reference_s": seconds_per_call(training_step(reference, source, target), repeats=20, warmup=3),
+    }]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row['benchmark']}: ours {1e3 * row['ours_s']:.1f} ms, {row['reference']} "
+              f"{1e3 * row['reference_s']:.1f} ms, ratio {row['ours_s'] / row['reference_s']:.2f}x")
