@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the bench files import timing.py beside them
 
 
 def load(path: Path):
