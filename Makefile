@@ -1,6 +1,7 @@
 # The project's commands. Everything runs inside .venv, created from requirements.lock.
 #   make lab        set up, then open the notebooks in JupyterLab
-#   make test       set up, then run every test (lint, unit tests, strict nbval over all notebooks)
+#   make test       set up, then run every test (lint, unit tests, strict nbval over all notebooks,
+#                   JupyterLab in a headless Chromium)
 #   make notebooks  re-execute every notebook in a fresh kernel and write the outputs back
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,7 +16,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 
-.PHONY: setup data kernel lab test lint notebooks bench figures lock clean
+.PHONY: setup browser data kernel lab test lint notebooks bench figures lock clean
 
 setup: $(STAMP) data kernel
 
@@ -29,16 +30,21 @@ $(STAMP): requirements.lock pyproject.toml
 data: $(STAMP)
 	@$(BIN)/python -m helpers.data
 
+# Debian's Chromium for tests/test_browser.py, installed where missing (as root, with apt-get).
+browser:
+	@scripts/install_browser.sh --optional
+
 kernel: $(STAMP)
 	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))" >/dev/null
 
+# Served from the project root (the notebooks' ../assets images must be reachable), opened in notebooks/.
 lab: setup
-	cd notebooks && ../$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT)
+	$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: setup lint
+test: setup browser lint
 	HELPERS_DEVICE=cpu $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS) || status=$$?; \
 	if [ "$${status:-0}" = 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
 	exit $${status:-0}
