@@ -1,9 +1,14 @@
-"""The lab command's server: JupyterLab from this environment starts headless, answers, and stops."""
+"""The lab command's server: JupyterLab from this environment starts headless, answers, and stops.
+
+It starts the server as `make lab` does (served from the project root, opening notebooks/), on 127.0.0.1
+with a free port and a token instead of a browser.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -23,10 +28,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def lab_recipe_options() -> list[str]:
+    """The options `make lab` passes to `jupyter lab` (so this test starts the same server)."""
+    recipe = re.search(r"^lab:.*\n\t(.+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    assert recipe, "the Makefile has no `lab:` target with a one-line recipe"
+    words = recipe.group(1).split()
+    assert words[0] == "$(BIN)/jupyter" and words[1] == "lab", recipe.group(1)
+    return [word for word in words[2:] if not word.startswith("--port")]
+
+
 def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
     port, token = free_port(), secrets.token_hex(16)
-    command = [str(JUPYTER), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}"]
+    options = lab_recipe_options()
+    assert "--LabApp.default_url=/lab/tree/notebooks" in options, options
+    command = [str(JUPYTER), "lab", *options, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}"]
     environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment,
                               start_new_session=True)
@@ -40,10 +56,16 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.3)
         assert status is not None, "JupyterLab did not answer /api/status within 60 s"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as reply:
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/?token={token}", timeout=5) as reply:
+            assert reply.url.startswith(f"{base}/lab/tree/notebooks"), f"opens {reply.url}, not notebooks/"
+        with urllib.request.urlopen(f"{base}/api/contents/notebooks?token={token}", timeout=5) as reply:
             names = {item["name"] for item in json.load(reply)["content"]}
-        assert "00_setup_check.ipynb" in names
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/kernelspecs?token={token}", timeout=5) as reply:
+        assert {f"0{n}" for n in range(6)} <= {name[:2] for name in names}, sorted(names)
+        # The notebooks show ../assets/figures/*.png: reachable only when the server's root is the project.
+        with urllib.request.urlopen(f"{base}/files/assets/figures/transformer.png?token={token}", timeout=5) as reply:
+            assert reply.read(8) == b"\x89PNG\r\n\x1a\n"
+        with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=5) as reply:
             kernels = json.load(reply)["kernelspecs"]
         assert "applied-dl-notebooks" in kernels, f"project kernel not registered (run `make setup`): {sorted(kernels)}"
     finally:
