@@ -18,6 +18,7 @@ __all__ = [
     "check_positive_int",
     "check_probability",
     "check_shape",
+    "check_token_ids",
     "pick_device",
     "seed_everything",
 ]
@@ -108,3 +109,14 @@ def check_shape(tensor: object, expected: Sequence[int | None], name: str, layou
     if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
         raise ValueError(f"{name} must have shape {described}, got {got}")
     return tensor
+
+
+def check_token_ids(ids: torch.Tensor, vocabulary_size: int, name: str = "word ids", hint: str = "") -> torch.Tensor:
+    """Raise ValueError if an id lies outside ``[0, vocabulary_size)``; ``hint`` says how to fix it.
+
+    An id out of range would otherwise surface as an index error deep inside ``nn.Embedding``.
+    """
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocabulary_size):
+        message = f"{name} must lie in [0, {vocabulary_size}), got ids from {int(ids.min())} to {int(ids.max())}"
+        raise ValueError(f"{message}; {hint}" if hint else message)
+    return ids

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import check_positive_int, check_shape
+from .core import check_positive_int, check_shape, check_token_ids
 from .data import Vocabulary, read_wikipedia_xml, read_word_pairs
 from .training import History, train
 
@@ -62,10 +62,7 @@ __all__ = [
 def one_hot(ids: torch.Tensor | Sequence[int], vocabulary_size: int) -> torch.Tensor:
     """Rows of the identity matrix: ``(n,)`` word ids -> ``(n, vocabulary_size)`` float one-hot vectors."""
     vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
-    ids = torch.as_tensor(ids, dtype=torch.int64)
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocabulary_size):
-        low, high = int(ids.min()), int(ids.max())
-        raise ValueError(f"word ids must lie in [0, {vocabulary_size}), got ids from {low} to {high}")
+    ids = check_token_ids(torch.as_tensor(ids, dtype=torch.int64), vocabulary_size)
     return F.one_hot(ids, vocabulary_size).float()
 
 

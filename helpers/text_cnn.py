@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import check_choice, check_positive_int, check_probability, check_shape
+from .core import check_choice, check_positive_int, check_probability, check_shape, check_token_ids
 from .data import Vocabulary, pad_sequences, tokenize
 
 __all__ = [
@@ -63,11 +63,8 @@ def _check_ids(ids: object, vocabulary_size: int, padding_id: int) -> torch.Tens
         raise TypeError(f"ids must be int64 word ids (from Vocabulary.encode), got dtype {ids.dtype}")
     if ids.numel() == 0:
         raise ValueError(f"ids is empty, shape {tuple(ids.shape)}: give at least one sentence of at least one word")
-    if int(ids.min()) < 0 or int(ids.max()) >= vocabulary_size:
-        raise ValueError(
-            f"word ids must lie in [0, {vocabulary_size}), got ids from {int(ids.min())} to {int(ids.max())}; "
-            "encode sentences with the model's vocabulary (unknown words map to <unk>)"
-        )
+    check_token_ids(ids, vocabulary_size,
+                    hint="encode sentences with the model's vocabulary (unknown words map to <unk>)")
     empty = (ids == padding_id).all(dim=1)
     if bool(empty.any()):
         raise ValueError(

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import MultiHeadAttention, causal_mask, padding_mask
-from .core import check_positive_int, check_probability, check_shape
+from .core import check_positive_int, check_probability, check_shape, check_token_ids
 
 __all__ = [
     "DATE_FORMATS",
@@ -111,12 +111,8 @@ class TokenEmbedding(nn.Module):
         check_shape(ids, (None, None), self.name, "(batch, seq) of token ids")
         if ids.is_floating_point():
             raise ValueError(f"{self.name} must hold integer token ids, got dtype {ids.dtype}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
-            raise ValueError(
-                f"{self.name} holds ids in [{int(ids.min())}, {int(ids.max())}] but the vocabulary has "
-                f"{self.vocab_size} tokens (ids 0..{self.vocab_size - 1}): encode with the vocabulary the model "
-                "was built for (source and target vocabularies are different)"
-            )
+        check_token_ids(ids, self.vocab_size, f"{self.name} ids", hint="encode with the vocabulary the model was "
+                        "built for (source and target vocabularies are different)")
         return self.embedding(ids) * math.sqrt(self.d_model)
 
 

@@ -12,7 +12,15 @@ from torch import nn
 
 import helpers
 from helpers import data
-from helpers.core import check_choice, check_positive_int, check_probability, check_shape, pick_device, seed_everything
+from helpers.core import (
+    check_choice,
+    check_positive_int,
+    check_probability,
+    check_shape,
+    check_token_ids,
+    pick_device,
+    seed_everything,
+)
 from helpers.progress import ProgressBar
 from helpers.training import History, evaluate_classifier, supervised_step, train
 
@@ -82,6 +90,17 @@ def test_check_shape_messages() -> None:
         check_shape(torch.zeros(2, 5), (None, None, 8), "q")
     with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
         check_shape([1, 2], (None,), "q")
+
+
+def test_check_token_ids_names_the_range_and_the_fix() -> None:
+    ids = torch.tensor([[0, 4, 2]])
+    assert check_token_ids(ids, 5) is ids
+    assert check_token_ids(torch.zeros(0, dtype=torch.int64), 1).numel() == 0  # nothing to check
+    with pytest.raises(ValueError, match=r"^word ids must lie in \[0, 4\), got ids from 0 to 4$"):
+        check_token_ids(ids, 4)
+    expected = r"^target ids must lie in \[0, 5\), got ids from -1 to 4; use the target vocabulary$"
+    with pytest.raises(ValueError, match=expected):
+        check_token_ids(torch.tensor([-1, 4]), 5, "target ids", hint="use the target vocabulary")
 
 
 def test_small_checks() -> None:

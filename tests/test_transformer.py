@@ -66,7 +66,8 @@ def test_token_embedding_is_scaled_by_sqrt_d_model_and_checks_ids() -> None:
     embedding = TokenEmbedding(20, D_MODEL, "source")
     ids = torch.tensor([[1, 2, 3]])
     torch.testing.assert_close(embedding(ids), embedding.embedding.weight[ids] * math.sqrt(D_MODEL))
-    with pytest.raises(ValueError, match="vocabulary has 20 tokens"):
+    expected = r"source ids must lie in \[0, 20\), got ids from 1 to 20; encode with the vocabulary"
+    with pytest.raises(ValueError, match=expected):
         embedding(torch.tensor([[1, 20]]))
     with pytest.raises(ValueError, match=r"\(batch, seq\)"):
         embedding(torch.tensor([1, 2]))
