@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.text_cnn import TextCNN
+from helpers.training import supervised_step
 from timing import seconds_per_call
 
 VOCABULARY, K, MAPS, WINDOWS, LENGTH = 14_000, 100, 100, (3, 4, 5), 25
@@ -35,16 +36,10 @@ class PlainKimCNN(nn.Module):
         return self.classifier(self.dropout(torch.cat(pooled, dim=1)))
 
 
-def training_step(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> Callable[[], None]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step() -> None:
-        loss = F.cross_entropy(model(ids), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+def training_step(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> Callable[[], object]:
+    """One Adam step of the notebooks' own ``supervised_step`` on a fixed batch."""
+    step = supervised_step(model, torch.optim.Adam(model.parameters(), lr=1e-3), F.cross_entropy)
+    return lambda: step((ids, labels))
 
 
 def run() -> list[dict]:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from helpers.attention import causal_mask, to_pytorch_attn_mask, to_pytorch_key_padding_mask
+from helpers.training import supervised_step
 from helpers.transformer import Transformer, label_smoothed_cross_entropy
 from timing import seconds_per_call
 
@@ -43,17 +44,12 @@ class ReferenceModel(nn.Module):
         return ours.generator(hidden)
 
 
-def training_step(model: nn.Module, source: torch.Tensor, target: torch.Tensor) -> Callable[[], None]:
+def training_step(model: nn.Module, source: torch.Tensor, target: torch.Tensor) -> Callable[[], object]:
+    """One Adam step of the notebooks' own ``supervised_step``: teacher forcing, label smoothing 0.1."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
-
-    def step() -> None:
-        model.train()
-        loss = label_smoothed_cross_entropy(model(source, target[:, :-1]), target[:, 1:], 0.1, 0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    step = supervised_step(model, optimizer, lambda logits, next_tokens: label_smoothed_cross_entropy(
+        logits, next_tokens, 0.1, 0))
+    return lambda: step(((source, target[:, :-1]), target[:, 1:]))
 
 
 def run() -> list[dict]:
