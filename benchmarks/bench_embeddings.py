@@ -5,7 +5,7 @@ Not a test and not needed by the notebooks: gensim is only installed for this sc
     python -m pip install --target /tmp/gensimlib --no-deps -r benchmarks/requirements.txt
     PYTHONPATH=/tmp/gensimlib python benchmarks/bench_embeddings.py
 
-Both train on the shortened Wikipedia dump (helpers.embeddings.read_wikipedia_sentences) with one
+Both train on the shortened Wikipedia dump (helpers.datasets.read_wikipedia_sentences) with one
 thread each (our ``num_threads=1``, gensim's ``workers=1``), 100 dimensions, window 5, 5 negatives,
 min_count 5, subsampling 1e-4, 3 epochs; then gensim with 20 epochs (its plain SGD needs many
 more passes over so small a corpus), also with its default subsampling 1e-3. All are scored with
@@ -21,8 +21,9 @@ from collections import Counter
 
 import torch
 
-from helpers.data import Vocabulary
-from helpers.embeddings import WordVectors, evaluate_word_similarity, read_wikipedia_sentences, train_word2vec
+from helpers.datasets import read_wikipedia_sentences
+from helpers.embeddings import WordVectors, evaluate_word_similarity, train_word2vec
+from helpers.text import Vocabulary
 
 SETTINGS = {"dimension": 100, "window": 5, "negatives": 5, "min_count": 5, "subsample": 1e-4, "epochs": 3}
 

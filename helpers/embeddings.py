@@ -12,7 +12,7 @@ on each side, as in the paper's code, which weights near words more. One deliber
 word2vec runs plain SGD after every single pair; here Adam updates on batches of thousands of pairs,
 which is what makes PyTorch on a CPU fast enough (see :func:`train_word2vec`).
 
-Also here: a parser that turns the shortened Wikipedia dump into sentences, Spearman's rank
+Also here: Spearman's rank
 correlation (no SciPy), the word-similarity evaluation, and :class:`WordVectors`, the trained
 vectors that other notebooks (the Text CNN) reuse.
 """
@@ -20,8 +20,6 @@ vectors that other notebooks (the Text CNN) reuse.
 from __future__ import annotations
 
 import math
-import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import check_positive_int, check_shape, check_token_ids
-from .data import Vocabulary, read_wikipedia_xml, read_word_pairs
+from .datasets import read_word_pairs
+from .text import Vocabulary
 from .training import History, train
 
 __all__ = [
@@ -47,12 +46,9 @@ __all__ = [
     "one_hot",
     "pca_2d",
     "plot_word_groups",
-    "read_wikipedia_sentences",
     "skipgram_pairs",
     "spearman",
-    "strip_wiki_markup",
     "train_word2vec",
-    "wiki_tokenize",
 ]
 
 
@@ -73,81 +69,7 @@ def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
     return unit @ unit.T
 
 
-# --- the corpus: a Wikipedia dump without its markup ------------------------------------------
-
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_REF = re.compile(r"<ref[^>]*?/>|<ref[^>]*>.*?</ref>", re.DOTALL | re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
-_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")  # innermost {{...}}; applied until none is left
-_TABLE = re.compile(r"\{\|.*?\|\}", re.DOTALL)
-_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")  # innermost [[target|text]]
-_EXTERNAL = re.compile(r"\[(?:https?|ftp)://[^\s\]]+\s*([^\]]*)\]")
-_URL = re.compile(r"(?:https?|ftp)://\S+")
-_NON_ARTICLE_LINK = re.compile(r"^\s*:?\s*(?:file|image|category|media|[a-z]{2,3}(?:-[a-z]+)?)\s*:", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _replace_until_stable(pattern: re.Pattern, replacement, text: str) -> str:
-    while True:
-        text, count = pattern.subn(replacement, text)
-        if count == 0:
-            return text
-
-
-def _link_text(match: re.Match) -> str:
-    inside = match.group(1)
-    if _NON_ARTICLE_LINK.match(inside):  # images, categories, other-language links: not prose
-        return ""
-    return inside.split("|")[-1]  # [[target|shown text]] -> shown text
-
-
-def strip_wiki_markup(text: str) -> str:
-    """MediaWiki source -> plain text: drop comments, references, templates, tables, files, tags."""
-    text = _COMMENT.sub(" ", text)
-    text = _REF.sub(" ", text)
-    text = _replace_until_stable(_TEMPLATE, " ", text)  # nested infoboxes and citations
-    text = _TABLE.sub(" ", text)
-    text = _replace_until_stable(_LINK, _link_text, text)  # nested links inside image captions
-    text = _EXTERNAL.sub(r"\1", text)
-    text = _URL.sub(" ", text)
-    text = _TAG.sub(" ", text)
-    return text.replace("'''", "").replace("''", "")
-
-
-def wiki_tokenize(text: str, min_length: int = 2, max_length: int = 15) -> list[str]:
-    """Lower-cased runs of letters of 2-15 characters (the rule of gensim's ``WikiCorpus``)."""
-    return [w for w in _WORD.findall(text.lower()) if min_length <= len(w) <= max_length]
-
-
-def read_wikipedia_sentences(min_words: int = 5) -> list[list[str]]:
-    """The articles of the shortened Wikipedia dump as token lists, one per paragraph.
-
-    Redirect pages and non-article pages are skipped; paragraphs (lines of the stripped text) with
-    fewer than ``min_words`` words (headings, list stubs) are dropped.
-    """
-    root = ElementTree.fromstring(read_wikipedia_xml())
-    namespace = {"m": root.tag[1 : root.tag.index("}")]} if root.tag.startswith("{") else {}
-    prefix = "m:" if namespace else ""
-    sentences: list[list[str]] = []
-    for page in root.iter(f"{{{namespace['m']}}}page" if namespace else "page"):
-        if page.findtext(f"{prefix}ns", namespaces=namespace) != "0":
-            continue
-        source = page.findtext(f"{prefix}revision/{prefix}text", default="", namespaces=namespace)
-        if source.lstrip().lower().startswith("#redirect"):
-            continue
-        for line in strip_wiki_markup(source).splitlines():
-            words = wiki_tokenize(line)
-            if len(words) >= min_words:
-                sentences.append(words)
-    return sentences
-
-
 # --- the pieces of SGNS -------------------------------------------------------------------------
-
-
-def _counts(vocabulary: Vocabulary) -> torch.Tensor:
-    """Corpus count of every vocabulary id, ``(len(vocabulary),)`` float64; special tokens count 0."""
-    return torch.tensor([float(vocabulary.counts.get(token, 0)) for token in vocabulary.tokens], dtype=torch.float64)
 
 
 def noise_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Tensor:
@@ -302,14 +224,14 @@ class WordVectors:
         self.vectors = self.vectors.detach().float().clone()  # a copy: later training of a model cannot change it
         self._unit = F.normalize(self.vectors, dim=1)
         # Specials (<pad>, <unk>) and words never seen in training are no one's neighbours.
-        self._searchable = _counts(self.vocabulary) > 0
+        self._searchable = self.vocabulary.counts_by_id() > 0
 
     @property
     def dimension(self) -> int:
         return self.vectors.shape[1]
 
     def __contains__(self, word: str) -> bool:
-        return word in self.vocabulary and self.vocabulary.counts.get(word, 0) > 0
+        return word in self.vocabulary and self.vocabulary.count(word) > 0
 
     def index(self, word: str) -> int:
         if word not in self:
@@ -317,7 +239,7 @@ class WordVectors:
                 f"{word!r} is not in the vocabulary ({len(self.vocabulary):,} words). Words are lower-case and "
                 "must occur at least min_count times in the training corpus; check the spelling or lower min_count"
             )
-        return self.vocabulary.ids[word]
+        return self.vocabulary.index(word)
 
     def vector(self, word: str) -> torch.Tensor:
         """The ``(dimension,)`` vector of ``word`` (KeyError with advice if it is unknown)."""
@@ -449,8 +371,8 @@ def train_word2vec(
     vocabulary = Vocabulary.build(sentences, min_count=min_count)
     if len(vocabulary) <= 3:
         raise ValueError(f"fewer than two words occur at least min_count={min_count} times; lower min_count")
-    counts = _counts(vocabulary)
-    encoded = [[vocabulary.ids[w] for w in sentence if w in vocabulary.ids] for sentence in sentences]
+    counts = vocabulary.counts_by_id()
+    encoded = [[vocabulary.index(w) for w in sentence if w in vocabulary] for sentence in sentences]
     ids = np.fromiter((i for sentence in encoded for i in sentence), dtype=np.int64)
     sentence_ids = np.repeat(np.arange(len(encoded)), [len(sentence) for sentence in encoded])
     keep = keep_probabilities(counts, subsample).numpy()

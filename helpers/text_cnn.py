@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import check_choice, check_positive_int, check_probability, check_shape, check_token_ids
-from .data import Vocabulary, pad_sequences, tokenize
+from .text import Vocabulary, pad_batch, tokenize
 
 __all__ = [
     "MODES",
@@ -247,7 +247,7 @@ def sentence_batches(
     batches = []
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
-        ids, _ = pad_sequences([sentences[i] for i in chosen], pad_id=padding_id)
+        ids, _ = pad_batch([sentences[i] for i in chosen], padding_id)
         batches.append((ids, labels[torch.from_numpy(chosen)]))
     return batches
 
@@ -289,7 +289,7 @@ def predict_probabilities(model: nn.Module, vocabulary: Vocabulary, texts: Seque
         if not ids:
             raise ValueError(f"{text!r} has no words after tokenisation (clean_str keeps letters, digits, ,!?'())")
     model.eval()
-    ids, _ = pad_sequences(encoded)
+    ids, _ = pad_batch(encoded)
     return torch.softmax(model(ids), dim=1)
 
 

@@ -4,12 +4,17 @@ A notebook describes *one optimisation step* as a function ``step(batch) -> metr
 to :func:`train` together with its batches. The loop does the bookkeeping: epochs, a progress bar,
 per-step and per-epoch metric history, an optional evaluation after each epoch, and optional early
 stopping that restores the best weights. Supervised models get their step from
-:func:`supervised_step`; a GAN or word2vec writes its own step and still uses this loop.
+:func:`supervised_step`; a GAN or word2vec writes its own step and still uses this loop. Every step
+ends in the same :func:`optimizer_step` (zero the gradients, backpropagate, clip, update).
+
+A loss that is NaN or infinite stops training at once, naming the epoch, the step and the batch:
+running on would only spread NaN through every weight.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -93,8 +98,15 @@ def train(
             raise ValueError("batches is empty: there is nothing to train on (check the data split and batch size)")
         sums: Metrics = defaultdict(float)
         bar = ProgressBar(total, f"{description} {epoch}/{epochs}") if show_progress else None
-        for batch in epoch_batches:
+        for batch_index, batch in enumerate(epoch_batches):
             metrics = _as_metrics(step(batch))
+            bad = {key: value for key, value in metrics.items() if not math.isfinite(value)}
+            if bad:
+                raise FloatingPointError(
+                    f"{bad} at epoch {epoch}, step {len(history.steps.get('loss', [])) + 1} (batch {batch_index} "
+                    f"of the epoch): training diverged. Lower the learning rate, clip gradients "
+                    f"(max_grad_norm=), or look for a bad input in that batch."
+                )
             for key, value in metrics.items():
                 history.steps[key].append(value)
                 sums[key] += value
@@ -113,6 +125,9 @@ def train(
             if monitor not in epoch_metrics:
                 raise KeyError(f"monitor={monitor!r} is not among the epoch metrics {sorted(epoch_metrics)}")
             value = epoch_metrics[monitor]
+            if not math.isfinite(value):
+                raise FloatingPointError(f"the monitored metric {monitor!r} is {value} at epoch {epoch}: early "
+                                         f"stopping cannot compare it. Check the evaluation function.")
             improved = best_value is None or (value > best_value if mode == "max" else value < best_value)
             if improved:
                 best_value, history.best_epoch = value, epoch
@@ -137,6 +152,21 @@ def _to_device(batch: Any, device: torch.device | None) -> Any:
     return batch
 
 
+def optimizer_step(
+    optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, max_grad_norm: float | None = None
+) -> None:
+    """One update: clear old gradients, backpropagate ``loss``, clip the gradient norm, step.
+
+    The one place where every training step in the course (supervised, word2vec, GAN) updates weights.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm is not None:
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        nn.utils.clip_grad_norm_(parameters, max_grad_norm)
+    optimizer.step()
+
+
 def supervised_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -157,11 +187,7 @@ def supervised_step(
         model.train()
         outputs = model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
         loss = loss_fn(outputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        optimizer.step()
+        optimizer_step(optimizer, loss, max_grad_norm=max_grad_norm)
         if after_step is not None:
             after_step()
         return {"loss": float(loss.detach())}
@@ -175,9 +201,14 @@ def evaluate_classifier(
     batches: Iterable[Any],
     *,
     device: torch.device | None = None,
-    prefix: str = "val_",
+    prefix: str = "",
 ) -> Metrics:
-    """Mean cross-entropy and accuracy of a classifier (logits over classes) on ``batches``."""
+    """Mean cross-entropy and accuracy of a classifier (logits over classes) on ``batches``.
+
+    The keys are ``loss`` and ``accuracy``; ``prefix="val_"`` names them for the validation set.
+    The model's training/eval mode is restored afterwards.
+    """
+    was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     for batch in batches:
@@ -186,6 +217,7 @@ def evaluate_classifier(
         total_loss += float(nn.functional.cross_entropy(logits, targets, reduction="sum"))
         correct += int((logits.argmax(dim=-1) == targets).sum())
         count += int(targets.numel())
+    model.train(was_training)
     if count == 0:
         raise ValueError("evaluate_classifier got no examples: the evaluation batches are empty")
     return {f"{prefix}loss": total_loss / count, f"{prefix}accuracy": correct / count}

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.data import Vocabulary
+from helpers.datasets import strip_wiki_markup, wiki_tokenize
 from helpers.embeddings import (
     PairBatches,
     SkipGramNegativeSampling,
@@ -23,10 +23,9 @@ from helpers.embeddings import (
     one_hot,
     skipgram_pairs,
     spearman,
-    strip_wiki_markup,
     train_word2vec,
-    wiki_tokenize,
 )
+from helpers.text import Vocabulary
 
 # --- one-hot --------------------------------------------------------------------------------------
 

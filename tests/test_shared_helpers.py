@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import matplotlib
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 import helpers
-from helpers import data
+from helpers import data, datasets, text
 from helpers.core import (
     check_choice,
     check_positive_int,
@@ -215,45 +216,129 @@ def test_evaluate_classifier_against_a_hand_count() -> None:
 
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
     targets = torch.tensor([0, 0, 0])
-    metrics = evaluate_classifier(Fixed(), [(logits, targets)])
-    assert metrics["val_accuracy"] == pytest.approx(2 / 3)
-    assert metrics["val_loss"] == pytest.approx(float(nn.functional.cross_entropy(logits, targets)))
+    model = Fixed().train()
+    metrics = evaluate_classifier(model, [(logits, targets)])
+    assert metrics["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["loss"] == pytest.approx(float(nn.functional.cross_entropy(logits, targets)))
+    assert model.training, "evaluate_classifier must give the model back in the mode it found it"
+    assert set(evaluate_classifier(model, [(logits, targets)], prefix="val_")) == {"val_loss", "val_accuracy"}
+
+
+def test_train_stops_on_a_nan_loss_naming_the_batch() -> None:
+    losses = iter([1.0, 0.5, float("nan"), 0.1])
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 3 \(batch 2 of the epoch\)"):
+        train(lambda b: next(losses), [0, 1, 2, 3], show_progress=False)
+
+
+def test_early_stopping_refuses_a_nan_metric() -> None:
+    values = iter([0.5, float("nan")])
+    with pytest.raises(FloatingPointError, match="monitored metric 'val_accuracy' is nan at epoch 2"):
+        train(lambda b: 0.0, [1], epochs=3, model=nn.Linear(1, 1), monitor="val_accuracy",
+              evaluate=lambda: {"val_accuracy": next(values)}, show_progress=False)
+
+
+def test_optimizer_step_clips_then_updates() -> None:
+    from helpers.training import optimizer_step
+
+    weight = nn.Parameter(torch.tensor([1.0, 1.0]))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    optimizer_step(optimizer, (weight * torch.tensor([30.0, 40.0])).sum(), max_grad_norm=5.0)
+    # the gradient (30, 40) has norm 50, clipped to 5: (3, 4)
+    assert torch.allclose(weight.detach(), torch.tensor([-2.0, -3.0]))
+    weight.grad = torch.tensor([100.0, 100.0])  # a stale gradient must be cleared, not added to
+    optimizer_step(optimizer, weight.sum())
+    assert torch.allclose(weight.detach(), torch.tensor([-3.0, -4.0]))
 
 
 # --- data -------------------------------------------------------------------------------------------
 
 
+def test_accents_are_folded_before_kims_clean_str() -> None:
+    assert text.tokenize("A cliché, naïve and façade-heavy") == ["a", "cliche", ",", "naive", "and", "facade", "heavy"]
+    assert text.tokenize("What is NASA ?", lowercase=False) == ["What", "is", "NASA", "?"]
+    with pytest.raises(TypeError, match="one string"):
+        text.tokenize(["already", "split"])
+
+
+def test_vocabulary_counts_decode_and_refusals() -> None:
+    vocabulary = text.Vocabulary.build([["b", "a", "b"], ["c", "b", "a"]])
+    assert vocabulary.count("b") == 3 and vocabulary.count("zzz") == 0
+    assert vocabulary.counts_by_id().tolist() == [0.0, 0.0, 3.0, 2.0, 1.0]
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 5\), got \[-1\]"):
+        vocabulary.decode([-1])
+    with pytest.raises(TypeError, match="tokenize it first"):
+        text.Vocabulary.build("an untokenised sentence")
+    with pytest.raises(TypeError, match="characters"):
+        text.Vocabulary.build(["one sentence", "another"])
+
+
+def test_padded_loader_pads_per_batch_and_repeats_with_a_seeded_generator() -> None:
+    sequences = [[5], [6, 7, 8], [9, 10]]
+    loader = text.padded_loader(sequences, [0, 1, 0], batch_size=2)
+    (ids, labels), (last_ids, _) = list(loader)
+    assert ids.tolist() == [[5, 0, 0], [6, 7, 8]] and labels.tolist() == [0, 1] and last_ids.tolist() == [[9, 10]]
+
+    def order(seed: int) -> list[list[int]]:
+        loader = text.padded_loader(sequences, [0, 1, 2], batch_size=1, shuffle=True,
+                                    generator=torch.Generator().manual_seed(seed))
+        return [labels.tolist() for _ in range(2) for _, labels in loader]
+
+    assert order(0) == order(0)
+    with pytest.raises(ValueError, match=r"sequences \[1\] are empty"):
+        text.padded_loader([[1], []], [0, 1], batch_size=2)
+    with pytest.raises(ValueError, match="one label per sequence"):
+        text.padded_loader([[1]], [0, 1], batch_size=2)
+
+
+def test_data_dir_rule(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    assert data.data_dir() == tmp_path
+    with pytest.raises(FileNotFoundError, match=f"HELPERS_DATA_DIR={tmp_path} python -m helpers.data"):
+        data.data_path("wordsim353")
+    monkeypatch.delenv("HELPERS_DATA_DIR")
+    assert data.data_dir() == data.PROJECT_ROOT / "assets" / "data"  # the tests run from a checkout
+    monkeypatch.setattr(data, "running_from_checkout", lambda: False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    if sys.platform.startswith("linux"):
+        assert data.data_dir() == tmp_path / "share" / "applied-dl-notebooks"
+    assert data.fetch_command() == "python -m helpers.data"
+
+
+def test_download_failure_names_the_network() -> None:
+    network = "WARNING: Retrying ... NewConnectionError(...): Failed to establish a new connection\nERROR: No matching"
+    assert "network problem" in data._download_failure("gensim", "4.4.0", network)
+    assert "has no wheel gensim==4.4.0" in data._download_failure("gensim", "4.4.0", "ERROR: No matching distribution")
+
+
 def test_clean_str_follows_kim() -> None:
-    assert data.tokenize("It's not the film's fault, isn't it?!") == [
+    assert text.tokenize("It's not the film's fault, isn't it?!") == [
         "it", "'s", "not", "the", "film", "'s", "fault", ",", "is", "n't", "it", "?", "!"]
-    assert data.clean_str("  Über-cool (really)  ") == "ber cool ( really )"
+    assert text.clean_str("  Über-cool (really)  ") == "uber cool ( really )"
 
 
 def test_vocabulary() -> None:
-    vocabulary = data.Vocabulary.build([["b", "a", "b"], ["c", "b", "a"]], min_count=2)
+    vocabulary = text.Vocabulary.build([["b", "a", "b"], ["c", "b", "a"]], min_count=2)
     assert vocabulary.tokens == ["<pad>", "<unk>", "b", "a"]
     assert vocabulary.encode(["a", "zzz"]) == [3, 1]
     assert vocabulary.decode([2, 3]) == ["b", "a"]
     assert "c" not in vocabulary and len(vocabulary) == 4
     with pytest.raises(ValueError, match="empty corpus"):
-        data.Vocabulary.build([[], []])
-    strict = data.Vocabulary(["x", "y"], unknown=None)
+        text.Vocabulary.build([[], []])
+    strict = text.Vocabulary(["x", "y"], unknown=None)
     with pytest.raises(KeyError, match="'z' is not in the vocabulary"):
         strict.index("z")
 
 
 def test_pad_sequences() -> None:
-    padded, lengths = data.pad_sequences([[5, 6, 7], [8]], pad_id=0, min_length=5)
+    padded, lengths = text.pad_batch([[5, 6, 7], [8]], padding_id=0, min_length=5)
     assert padded.tolist() == [[5, 6, 7, 0, 0], [8, 0, 0, 0, 0]]
     assert lengths.tolist() == [3, 1]
     with pytest.raises(ValueError, match="no sequences"):
-        data.pad_sequences([])
+        text.pad_batch([])
 
 
 def test_missing_or_altered_data_gives_a_clear_error(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=r"run `make data`"):
-        data.data_path("wordsim353")
     (tmp_path / "wordsim353.tsv").write_text("love\tsex\t6.77\n")
     with pytest.raises(ValueError, match="does not have the expected SHA-256"):
         data.data_path("wordsim353")
@@ -262,15 +347,15 @@ def test_missing_or_altered_data_gives_a_clear_error(tmp_path, monkeypatch: pyte
 
 
 def test_fetched_data_loads() -> None:
-    rows = data.read_rotten_tomatoes()
+    rows = datasets.read_rotten_tomatoes()
     categories = [row["category"] for row in rows]
     assert (categories.count("fresh"), categories.count("rotten"), categories.count("plot")) == (7403, 5405, 1097)
-    images, labels = data.read_mnist_5k()
+    images, labels = datasets.read_mnist_5k()
     assert images.shape == (5000, 28, 28) and images.dtype == torch.uint8
     assert torch.bincount(labels).tolist() == [500] * 10
-    pairs = data.read_word_pairs("wordsim353")
+    pairs = datasets.read_word_pairs("wordsim353")
     assert len(pairs) == 353 and pairs[0] == ("love", "sex", 6.77)
-    assert len(data.read_word_pairs("simlex999")) == 999
+    assert len(datasets.read_word_pairs("simlex999")) == 999
 
 
 # --- plotting ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.data import Vocabulary, pad_sequences
+from helpers.text import Vocabulary, pad_batch
 from helpers.text_cnn import (
     BagOfWords,
     TextCNN,
@@ -36,7 +36,7 @@ def small(mode: str = "rand", **kwargs) -> TextCNN:
 @pytest.mark.parametrize("mode", ["rand", "static", "non-static", "multichannel"])
 def test_shapes_for_mixed_lengths_including_shorter_than_widest_filter(mode):
     model = small(mode).eval()
-    ids, _ = pad_sequences([[2, 3], [4, 5, 6, 7, 8, 9, 10], [11]])  # lengths 2, 7, 1 < h = 5
+    ids, _ = pad_batch([[2, 3], [4, 5, 6, 7, 8, 9, 10], [11]])  # lengths 2, 7, 1 < h = 5
     trace = model.trace(ids)
     assert trace.logits.shape == (3, 2)
     assert trace.padded_ids.shape == (3, 4 + 7 + 4)
@@ -54,7 +54,7 @@ def test_padding_only_windows_never_win_the_max():
         for convolution in model.convolutions:
             convolution.weight.copy_(-convolution.weight.abs())  # real windows score below the bias
             convolution.bias.fill_(5.0)
-        ids = pad_sequences([[2, 3], list(range(2, 12))])[0]
+        ids = pad_batch([[2, 3], list(range(2, 12))])[0]
         trace = model.trace(ids)
     is_word = trace.padded_ids != 0
     for h, winners, pooled in zip(model.window_sizes, trace.winners, trace.pooled):
