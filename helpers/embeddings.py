@@ -23,7 +23,6 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -44,8 +43,6 @@ __all__ = [
     "negative_sampling_loss",
     "noise_distribution",
     "one_hot",
-    "pca_2d",
-    "plot_word_groups",
     "skipgram_pairs",
     "spearman",
     "train_word2vec",
@@ -299,37 +296,6 @@ def evaluate_word_similarity(vectors: WordVectors, benchmark: str = "wordsim353"
     model_scores = [vectors.similarity(a, b) for a, b, _ in covered]
     correlation = spearman(model_scores, [score for _, _, score in covered])
     return {"spearman": correlation, "covered": len(covered), "total": len(pairs)}
-
-
-# --- pictures -----------------------------------------------------------------------------------
-
-
-def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
-    """``(n, d)`` -> ``(n, 2)``: coordinates on the two directions of largest variance (PCA by SVD)."""
-    check_shape(vectors, (None, None), "vectors", "(n, dimension)")
-    centred = vectors.double() - vectors.double().mean(dim=0)
-    _, _, right = torch.linalg.svd(centred, full_matrices=False)  # rows of `right`: principal directions
-    coordinates = centred @ right[:2].T  # (n, 2)
-    # An SVD may flip a direction's sign; fix it so the picture is the same on every machine.
-    signs = torch.sign(coordinates[coordinates.abs().argmax(dim=0), torch.arange(2)])
-    return (coordinates * signs).float()
-
-
-def plot_word_groups(vectors: WordVectors, groups: dict[str, list[str]], title: str = "") -> plt.Axes:
-    """Scatter the PCA projection of a few groups of words, one colour per group, each word labelled."""
-    words = [word for members in groups.values() for word in members]
-    points = pca_2d(torch.stack([vectors.vector(word) for word in words]))
-    _, ax = plt.subplots(figsize=(6.4, 4.8))
-    start = 0
-    for name, members in groups.items():
-        chunk = points[start : start + len(members)]
-        ax.scatter(chunk[:, 0], chunk[:, 1], label=name)
-        for word, (x, y) in zip(members, chunk.tolist()):
-            ax.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
-        start += len(members)
-    ax.set(title=title, xlabel="principal component 1", ylabel="principal component 2")
-    ax.legend(loc="best")
-    return ax
 
 
 # --- training -----------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """One plotting style for every notebook: matplotlib, PNG output, the same sizes and fonts.
 
+Every plot names its axes; epoch axes have integer ticks; heatmaps have a colour bar; labels do not
+overlap (:func:`labels_overlap` checks it, :func:`plot_word_groups` spreads its word labels apart);
+image grids draw each picture at least 28 screen pixels wide.
+
 PNG because nbval does not compare images (SVG embeds random ids and a date and would fail every
 run). Plot cells end with ``plt.show()`` so that no ``<matplotlib...at 0x...>`` repr with a memory
 address becomes part of the compared output.
@@ -7,12 +11,13 @@ address becomes part of the compared output.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -67,7 +72,9 @@ def plot_curves(
             y = np.convolve(y, np.ones(smooth) / smooth, mode="valid")
             x = x[smooth - 1 :]
         ax.plot(x, y, label=name)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel or ("value" if len(curves) > 1 else next(iter(curves), "")))
+    if xlabel in ("epoch", "step"):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(curves) > 1:
         ax.legend()
     return ax
@@ -80,6 +87,8 @@ def heatmap(
     column_labels: Sequence[str] | None = None,
     title: str = "",
     ax: plt.Axes | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
     annotate: bool = False,
     colorbar: bool = True,
     cmap: str | None = None,
@@ -97,7 +106,9 @@ def heatmap(
     if row_labels is not None:
         ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
     if column_labels is not None:
-        ax.set_xticks(range(len(column_labels)), labels=list(column_labels), rotation=90)
+        longest = max((len(str(label)) for label in column_labels), default=0)
+        rotation = 90 if len(column_labels) * max(longest, 1) > 40 else 0  # upright when they fit side by side
+        ax.set_xticks(range(len(column_labels)), labels=list(column_labels), rotation=rotation)
     if annotate:
         middle = (np.nanmax(values) + np.nanmin(values)) / 2
         for (i, j), value in np.ndenumerate(values):
@@ -105,17 +116,19 @@ def heatmap(
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=color)
     if colorbar:
         ax.figure.colorbar(image, ax=ax)
-    ax.set_title(title)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
 
-def image_grid(images: object, *, columns: int = 10, title: str = "", scale: float = 0.6) -> plt.Figure:
-    """Show a batch of grey images (N, H, W) as a grid, e.g. generated digits."""
+def image_grid(images: object, *, columns: int = 10, title: str = "", pixels_per_image: int = 56) -> plt.Figure:
+    """Show a batch of grey images (N, H, W) as a grid, each drawn ``pixels_per_image`` screen pixels wide."""
     pictures = _as_array(images)
     if pictures.ndim != 3:
         raise ValueError(f"image_grid needs images of shape (count, height, width), got {pictures.shape}")
     rows = int(np.ceil(len(pictures) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * scale, rows * scale), squeeze=False)
+    inches = pixels_per_image / plt.rcParams["figure.dpi"]
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * inches, rows * inches + (0.3 if title else 0)),
+                                squeeze=False, gridspec_kw={"wspace": 0.05, "hspace": 0.05})
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(pictures):
@@ -123,3 +136,70 @@ def image_grid(images: object, *, columns: int = 10, title: str = "", scale: flo
     if title:
         figure.suptitle(title)
     return figure
+
+
+def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
+    """``(n, d)`` -> ``(n, 2)``: coordinates on the two directions of largest variance (PCA by SVD)."""
+    if not isinstance(vectors, torch.Tensor) or vectors.ndim != 2:
+        raise ValueError(f"pca_2d needs a (n, dimension) tensor, got {getattr(vectors, 'shape', type(vectors))}")
+    centred = vectors.double() - vectors.double().mean(dim=0)
+    _, _, right = torch.linalg.svd(centred, full_matrices=False)  # rows of `right`: principal directions
+    coordinates = centred @ right[:2].T  # (n, 2)
+    # An SVD may flip a direction's sign; fix it so the picture is the same on every machine.
+    signs = torch.sign(coordinates[coordinates.abs().argmax(dim=0), torch.arange(2)])
+    return (coordinates * signs).float()
+
+
+def _boxes(texts: Sequence[plt.Text]) -> list:
+    renderer = texts[0].figure.canvas.get_renderer()
+    return [text.get_window_extent(renderer).expanded(1.05, 1.15) for text in texts]
+
+
+def labels_overlap(texts: Sequence[plt.Text]) -> int:
+    """How many pairs of the given text labels overlap on the drawn figure (0 is readable)."""
+    if not texts:
+        return 0
+    boxes = _boxes(texts)
+    return sum(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+
+
+def spread_labels(texts: Sequence[plt.Annotation], iterations: int = 200, step: float = 2.0) -> None:
+    """Push overlapping labels apart (in screen points) until none overlap, or ``iterations`` run out."""
+    for _ in range(iterations):
+        boxes = _boxes(texts)
+        moved = False
+        for i in range(len(texts)):
+            for j in range(i + 1, len(texts)):
+                if boxes[i].overlaps(boxes[j]):
+                    direction = 1.0 if boxes[i].y0 >= boxes[j].y0 else -1.0
+                    for text, sign in ((texts[i], direction), (texts[j], -direction)):
+                        x, y = text.xyann  # the label's offset from its point, in points
+                        text.xyann = (x, y + sign * step)
+                    moved = True
+        if not moved:
+            return
+
+
+def plot_word_groups(
+    vector_of: Callable[[str], torch.Tensor], groups: Mapping[str, Sequence[str]], title: str = ""
+) -> plt.Axes:
+    """Scatter the PCA projection of a few groups of words, one colour per group, each word labelled.
+
+    ``vector_of`` maps a word to its vector (e.g. ``WordVectors.vector``).
+    """
+    words = [word for members in groups.values() for word in members]
+    points = pca_2d(torch.stack([vector_of(word) for word in words]))
+    _, ax = plt.subplots(figsize=(6.4, 4.8))
+    labels, start = [], 0
+    for name, members in groups.items():
+        chunk = points[start : start + len(members)]
+        ax.scatter(chunk[:, 0], chunk[:, 1], label=name)
+        for word, (x, y) in zip(members, chunk.tolist()):
+            labels.append(ax.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"))
+        start += len(members)
+    ax.set(title=title, xlabel="principal component 1", ylabel="principal component 2")
+    ax.legend(loc="best")
+    ax.figure.canvas.draw()
+    spread_labels(labels)
+    ax.labels = labels  # for labels_overlap(ax.labels)
+    return ax
