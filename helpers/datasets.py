@@ -17,12 +17,14 @@ import gzip
 import io
 import re
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import torch
 
 from .data import data_path
 
 __all__ = [
+    "read_text_lines",
     "read_analogies",
     "read_mnist_5k",
     "read_rotten_tomatoes",
@@ -32,6 +34,49 @@ __all__ = [
     "strip_wiki_markup",
     "wiki_tokenize",
 ]
+
+
+def read_text_lines(path: str | Path, encoding: str | None = None) -> list[str]:
+    """A learner's text file as a list of lines: ``lines[i]`` is line ``i + 1`` of the file.
+
+    Lines are split on newlines only (``\\n``, with a trailing ``\\r`` removed), never on the other
+    characters Python's ``splitlines`` also treats as breaks (U+0085, U+2028, form feeds). Empty lines
+    are kept, so that line numbers stay those of the file. ``encoding=None`` detects UTF-8 or Latin-1;
+    a file whose lines mix the two is refused with the lines named.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no file at {path}: give the path of a text file with one example per line")
+    raw_lines = path.read_bytes().split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()  # the newline that ends the last line starts no new line
+    raw_lines = [line[:-1] if line.endswith(b"\r") else line for line in raw_lines]
+    if encoding is not None:
+        try:
+            return [line.decode(encoding) for line in raw_lines]
+        except UnicodeDecodeError as error:
+            bad = next(number for number, line in enumerate(raw_lines, 1) if not _decodes(line, encoding))
+            raise ValueError(f"{path}, line {bad}, is not valid {encoding} ({error.reason}); "
+                             f"give the file's real encoding, e.g. encoding='latin-1'") from None
+    not_utf8 = [number for number, line in enumerate(raw_lines, 1) if not _decodes(line, "utf-8")]
+    if not not_utf8:
+        return [line.decode("utf-8") for line in raw_lines]
+    utf8_beyond_ascii = [number for number, line in enumerate(raw_lines, 1)
+                         if not line.isascii() and _decodes(line, "utf-8")]
+    if utf8_beyond_ascii:
+        raise ValueError(
+            f"{path} mixes encodings: lines {utf8_beyond_ascii[:3]} are UTF-8 but lines {not_utf8[:3]} are not. "
+            f"Re-save the file in one encoding (UTF-8), or pass encoding= to read every line the same way"
+        )
+    return [line.decode("latin-1") for line in raw_lines]
+
+
+def _decodes(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_rotten_tomatoes() -> list[dict[str, str]]:

@@ -377,3 +377,18 @@ def test_style_and_plot_helpers() -> None:
     figure = image_grid(torch.zeros(12, 4, 4), columns=5)
     assert len(figure.axes) == 15
     plt.close("all")
+
+
+def test_read_text_lines_splits_on_newlines_only_and_detects_the_encoding(tmp_path) -> None:
+    path = tmp_path / "mine.txt"
+    path.write_bytes("1 café\r\n\n0 bad\u0085movie\n".encode())
+    assert datasets.read_text_lines(path) == ["1 café", "", "0 bad\u0085movie"]  # U+0085 is no line break
+    path.write_bytes(b"1 caf\xe9 good\n0 bad\n")
+    assert datasets.read_text_lines(path) == ["1 café good", "0 bad"]  # Latin-1 detected
+    path.write_bytes(b"1 caf\xe9\n0 na\xc3\xafve\n")
+    with pytest.raises(ValueError, match=r"mixes encodings: lines \[2\] are UTF-8 but lines \[1\] are not"):
+        datasets.read_text_lines(path)
+    with pytest.raises(ValueError, match=r"line 1, is not valid utf-8"):
+        datasets.read_text_lines(path, encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="no file at"):
+        datasets.read_text_lines(tmp_path / "missing.txt")
