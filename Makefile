@@ -9,7 +9,6 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-KERNEL := applied-dl-notebooks
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
@@ -34,8 +33,10 @@ data: $(STAMP)
 browser:
 	@scripts/install_browser.sh --optional
 
+# The kernel spec carries MPLCONFIGDIR, MATPLOTLIBRC and IPYTHONDIR inside .venv/etc/: nothing in the home
+# folder (a font cache, a matplotlibrc, an IPython startup file) can change an output (scripts/project_kernel.py).
 kernel: $(STAMP)
-	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))" >/dev/null
+	@$(BIN)/python scripts/project_kernel.py
 
 # Served from the project root (the notebooks' ../assets images must be reachable), opened in notebooks/.
 lab: setup
