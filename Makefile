@@ -1,15 +1,19 @@
 # The project's commands. Everything runs inside .venv, created from requirements.lock.
 #   make lab        set up, then open the notebooks in JupyterLab
 #   make test       set up, then run every test (lint, unit tests, strict nbval over all notebooks,
-#                   JupyterLab in a headless Chromium)
+#                   JupyterLab in a headless Chromium, the static site in a headless Chromium)
 #   make notebooks  re-execute every notebook in a fresh kernel and write the outputs back
+#   make site       render the executed notebooks to static HTML in build/site/ (read without installing)
+# TORCH=cpu (default): on Linux, PyTorch's CPU-only build from its CPU wheel index (or pip's own configured
+# sources); TORCH=cuda: PyPI's build, with CUDA libraries on Linux (scripts/install_torch.py).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+TORCH ?= cpu
+STAMP := $(VENV)/.installed-torch-$(TORCH)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 PYTEST_ARGS ?=
@@ -19,11 +23,13 @@ LAB_PORT ?= 8888
 
 setup: $(STAMP) data kernel
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml scripts/install_torch.py
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else print(f"warning: the lock was made for Python 3.11, this is {v[0]}.{v[1]}"))' || true
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python scripts/install_torch.py $(TORCH)
 	$(PIP) install --quiet -r requirements.lock
 	$(PIP) install --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed*
 	@touch $@
 
 data: $(STAMP)
@@ -62,6 +68,7 @@ figures: $(STAMP)
 # Rebuild requirements.lock from requirements.in in a throw-away environment.
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python scripts/install_torch.py cpu  # else PyPI's CUDA libraries would enter the lock
 	build/lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.in
 	{ sed -n '1,3p' requirements.lock; build/lock-venv/bin/python -m pip freeze \
 	  | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > requirements.lock.new
