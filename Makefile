@@ -19,7 +19,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 
-.PHONY: setup browser data kernel lab test lint notebooks bench figures lock clean
+.PHONY: setup browser data kernel lab test lint notebooks site bench figures lock clean
 
 setup: $(STAMP) data kernel
 
@@ -44,9 +44,10 @@ browser:
 kernel: $(STAMP)
 	@$(BIN)/python scripts/project_kernel.py
 
-# Served from the project root (the notebooks' ../assets images must be reachable), opened in notebooks/.
+# Served from the project root (the notebooks' ../assets images must be reachable), opened in notebooks/,
+# with the project's JupyterLab settings (jupyterlab-settings/overrides.json: no "Jupyter news" pop-up).
 lab: setup
-	$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/notebooks
+	$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/notebooks --LabApp.app_settings_dir=$(CURDIR)/jupyterlab-settings
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -58,6 +59,11 @@ test: setup browser lint
 
 notebooks: setup
 	$(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+
+# The executed notebooks as static HTML in build/site/ (index.html first), readable offline: MathJax comes
+# from a pinned wheel, kept in build/mathjax/ (scripts/build_site.py).
+site: $(STAMP)
+	$(BIN)/python scripts/build_site.py
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

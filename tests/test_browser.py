@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_lab import lab_recipe_options
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -96,8 +97,8 @@ def _free_port() -> int:
 class LabServer:
     """JupyterLab from this environment on a free port of 127.0.0.1, with a token, serving ``root_dir``.
 
-    Its runtime, settings and workspace folders live in ``state_dir`` so that no setting of the person
-    running the tests changes what the test sees (and the "Jupyter news" question appears every time).
+    Its runtime, user-settings and workspace folders live in ``state_dir`` so that no setting of the person
+    running the tests changes what the test sees; the project's own settings apply, as in `make lab`.
     """
 
     def __init__(self, root_dir: Path, state_dir: Path) -> None:
@@ -112,7 +113,9 @@ class LabServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 120.0) -> None:
-        command = [str(JUPYTER), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={self.port}",
+        # `make lab`'s own options (the project's JupyterLab settings among them), then the test's.
+        options = [word for word in lab_recipe_options() if not word.startswith("--LabApp.default_url")]
+        command = [str(JUPYTER), "lab", *options, "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                    f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root_dir}"]
         environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(self.runtime_dir),
                        "JUPYTERLAB_SETTINGS_DIR": str(self.state_dir / "settings"),
@@ -237,19 +240,17 @@ def _state(page, index: int = 0) -> dict:
     return page.evaluate(_STATE_JS, index)
 
 
-def _dismiss_news_question(page) -> bool:
-    """Answer "No" to JupyterLab's first-start "get notified about official Jupyter news?" toast.
+NEWS_QUESTION = "official Jupyter news"
 
-    Returns whether it clicked (the click takes the keyboard focus away from the notebook).
+
+def _check_no_news_question(page) -> None:
+    """JupyterLab must not ask "get notified about official Jupyter news?" over the notebook.
+
+    The project's settings (jupyterlab-settings/overrides.json, passed by `make lab` and here) turn it off.
     """
-    toast = page.locator(".Toastify__toast", has_text="official Jupyter news")
-    if not toast.count():
-        return False
-    try:  # the toast slides in and may be re-rendered meanwhile: the caller's loop simply tries again
-        toast.get_by_role("button", name="No", exact=True).click(timeout=5000)
-    except PlaywrightError:
-        pass
-    return True
+    if page.locator(".Toastify__toast", has_text=NEWS_QUESTION).count():
+        raise LabError("JupyterLab asks about official Jupyter news over the notebook: the project's settings "
+                       "(--LabApp.app_settings_dir=jupyterlab-settings) were not applied")
 
 
 def _one_line(text: str) -> str:
@@ -261,7 +262,7 @@ def open_notebook(page, lab: LabServer, name: str, workspace: str, cells: int = 
     page.goto(lab.url(f"/lab/workspaces/{workspace}/tree/{name}"), timeout=PAGE_TIMEOUT_S * 1000)
     deadline = time.monotonic() + PAGE_TIMEOUT_S
     while True:
-        _dismiss_news_question(page)
+        _check_no_news_question(page)
         state = _state(page)
         for dialog in state["dialogs"]:
             if dialog.startswith(("Cannot open", "File Load Error", "Error")):
@@ -317,8 +318,8 @@ def run_cells(page, lab: LabServer, name: str, cells: list[dict]) -> list[int]:
     for index, cell in enumerate(cells):
         number = f"cell {index + 1} of {len(cells)} in {name}"
         state = _state(page, index)
-        # The news toast may slide in late; answering it moves the focus, so select the cell again.
-        if _dismiss_news_question(page) or state["active"] != index:
+        _check_no_news_question(page)  # it would slide in late and take the keyboard focus
+        if state["active"] != index:
             _select_cell(page, index)
         log_offset = lab.log_size()
         page.keyboard.press("Shift+Enter")

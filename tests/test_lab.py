@@ -32,7 +32,7 @@ def lab_recipe_options() -> list[str]:
     """The options `make lab` passes to `jupyter lab` (so this test starts the same server)."""
     recipe = re.search(r"^lab:.*\n\t(.+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
     assert recipe, "the Makefile has no `lab:` target with a one-line recipe"
-    words = recipe.group(1).split()
+    words = recipe.group(1).replace("$(CURDIR)", str(ROOT)).split()
     assert words[0] == "$(BIN)/jupyter" and words[1] == "lab", recipe.group(1)
     return [word for word in words[2:] if not word.startswith("--port")]
 
@@ -41,9 +41,12 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
     port, token = free_port(), secrets.token_hex(16)
     options = lab_recipe_options()
     assert "--LabApp.default_url=/lab/tree/notebooks" in options, options
+    assert f"--LabApp.app_settings_dir={ROOT / 'jupyterlab-settings'}" in options, options
     command = [str(JUPYTER), "lab", *options, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}"]
-    environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    # A settings folder of its own, as a learner who never changed a setting has.
+    environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+                   "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment,
                               start_new_session=True)
     try:
@@ -68,6 +71,11 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=5) as reply:
             kernels = json.load(reply)["kernelspecs"]
         assert "applied-dl-notebooks" in kernels, f"project kernel not registered (run `make setup`): {sorted(kernels)}"
+        # The project's settings: JupyterLab neither asks about nor fetches "official Jupyter news".
+        plugin = "@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:
+            defaults = {key: value.get("default") for key, value in json.load(reply)["schema"]["properties"].items()}
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
