@@ -198,6 +198,7 @@ INDEX = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
   body {{ font-family: sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }}
+  ul {{ list-style: none; padding-left: 0; }}
   li {{ margin-bottom: 0.8em; }}
   .summary {{ color: #444; }}
 </style>
@@ -218,7 +219,7 @@ def write_index(pages: list[Page], output: Path) -> None:
         items = [f'<li><a href="{html.escape(p.path)}">{html.escape(p.title)}</a>'
                  f'<div class="summary">{html.escape(p.summary)}</div></li>' for p in pages if p.section == section]
         if items:
-            sections.append(f"<h2>{section}</h2>\n<ol>\n" + "\n".join(items) + "\n</ol>")
+            sections.append(f"<h2>{section}</h2>\n<ul>\n" + "\n".join(items) + "\n</ul>")
     (output / "index.html").write_text(INDEX.format(title=html.escape(COURSE_TITLE), sections="\n".join(sections)),
                                        encoding="utf-8")
 

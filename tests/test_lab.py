@@ -71,6 +71,9 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=5) as reply:
             kernels = json.load(reply)["kernelspecs"]
         assert "applied-dl-notebooks" in kernels, f"project kernel not registered (run `make setup`): {sorted(kernels)}"
+        env = kernels["applied-dl-notebooks"]["spec"].get("env", {})
+        assert {"MPLCONFIGDIR", "MATPLOTLIBRC", "IPYTHONDIR", "MPLBACKEND"} <= set(env), \
+            f"the project kernel runs with the user's matplotlib/IPython configuration (run `make kernel`): {env}"
         # The project's settings: JupyterLab neither asks about nor fetches "official Jupyter news".
         plugin = "@jupyterlab/apputils-extension:notification"
         with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:
