@@ -16,6 +16,7 @@ The server, its kernels and the browser are stopped in every case, also when the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -456,8 +457,9 @@ def _chromium_executable() -> str:
     return executable
 
 
-@pytest.fixture(scope="module")
-def browser(lab: LabServer) -> Iterator[Any]:
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright, closed afterwards (skips where there is none, see above)."""
     executable = _chromium_executable()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
@@ -465,6 +467,12 @@ def browser(lab: LabServer) -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser(lab: LabServer) -> Iterator[Any]:
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

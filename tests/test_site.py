@@ -113,15 +113,10 @@ _PAGE_STATE = """() => {
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from test_browser import CHROMIUM_FLAGS, _chromium_executable, sync_playwright
+    from test_browser import launched_chromium  # skips (fails under CI=true) where there is no browser
 
-    executable = _chromium_executable()  # skips (fails under CI=true) where there is no browser
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
 def check_page(context: Any, output: Path, path: str) -> list[str]:
