@@ -18,10 +18,6 @@ os.environ["HELPERS_DEVICE"] = "cpu"
 # matplotlib's and IPython's configuration in folders of this environment, never the user's home
 # (a font cache, a matplotlibrc or an IPython startup file there could change an output).
 project_kernel.use_private_config()
-# That sets MPLBACKEND to ipykernel's inline backend for the kernels; the unit tests here draw off-screen.
-import matplotlib  # noqa: E402  (only now: MPLCONFIGDIR must be set before matplotlib is imported)
-
-matplotlib.use("Agg")
 # Idle OpenMP threads sleep instead of spinning: on a 2-core CI machine a spinning pool in one
 # notebook's kernel would slow everything else down. It changes no result.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -9,10 +9,9 @@ with configuration folders inside the environment itself (``.venv/etc/applied-dl
 - ``MPLCONFIGDIR``: matplotlib's configuration and font cache;
 - ``MATPLOTLIBRC``: the same folder, which holds no ``matplotlibrc``, so that a user's own ``MATPLOTLIBRC``
   cannot win over it and matplotlib's packaged defaults apply;
-- ``IPYTHONDIR``: IPython's profile, with no startup files;
-- ``MPLBACKEND``: ipykernel's inline backend, which puts each figure into the notebook. A user's own
-  ``MPLBACKEND`` (``Agg`` in a headless shell, ``TkAgg`` on a desktop) would otherwise reach the kernel,
-  and ``plt.show()`` would leave no figure in the notebook (strict nbval then fails on the missing output).
+- ``IPYTHONDIR``: IPython's profile, with no startup files.
+
+(A user's ``MPLBACKEND`` needs nothing here: ipykernel 7 replaces it with its inline backend.)
 
 The kernel gets them through its kernel spec's ``env`` (written here, used by JupyterLab); ``make notebooks``
 (scripts/run_notebooks.py) and pytest (conftest.py) put them into their own environment, which the kernels
@@ -42,7 +41,6 @@ def private_config(prefix: str | Path = sys.prefix) -> dict[str, str]:
         "MPLCONFIGDIR": str(base / "matplotlib"),
         "MATPLOTLIBRC": str(base / "matplotlib"),
         "IPYTHONDIR": str(base / "ipython"),
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         # ipykernel's debugger otherwise prints a warning to stderr, which strict nbval would compare.
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
@@ -52,16 +50,12 @@ def prepare(environment: dict[str, str]) -> None:
     """Create the folders and build matplotlib's font cache in them (a no-op when it is there already)."""
     for name in ("MPLCONFIGDIR", "IPYTHONDIR"):
         Path(environment[name]).mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
-                   env={**os.environ, **environment, "MPLBACKEND": "Agg"}, check=True)
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, **environment},
+                   check=True)
 
 
 def use_private_config(prefix: str | Path = sys.prefix) -> dict[str, str]:
-    """Prepare the folders and set the variables in this process: every kernel it starts inherits them.
-
-    A process that draws figures itself (pytest's unit tests) should then choose its own backend with
-    ``matplotlib.use("Agg")``: the inline backend is meant for kernels.
-    """
+    """Prepare the folders and set the variables in this process: every kernel it starts inherits them."""
     environment = private_config(prefix)
     prepare(environment)
     os.environ.update(environment)

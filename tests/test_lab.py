@@ -72,7 +72,7 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
             kernels = json.load(reply)["kernelspecs"]
         assert "applied-dl-notebooks" in kernels, f"project kernel not registered (run `make setup`): {sorted(kernels)}"
         env = kernels["applied-dl-notebooks"]["spec"].get("env", {})
-        assert {"MPLCONFIGDIR", "MATPLOTLIBRC", "IPYTHONDIR", "MPLBACKEND"} <= set(env), \
+        assert {"MPLCONFIGDIR", "MATPLOTLIBRC", "IPYTHONDIR"} <= set(env), \
             f"the project kernel runs with the user's matplotlib/IPython configuration (run `make kernel`): {env}"
         # The project's settings: JupyterLab neither asks about nor fetches "official Jupyter news".
         plugin = "@jupyterlab/apputils-extension:notification"
