@@ -111,13 +111,15 @@ class DecoderParts(nn.Module):
 
 
 def _decoder(x: Tensor, memory: Tensor, target_mask: Tensor, memory_mask: Tensor, layer: DecoderParts, *,
-             pre_norm: bool = False, cross_from_x: bool = False, use_target_mask: bool = True,
+             pre_norm: bool = False, cross_from_x: str = "", use_target_mask: bool = True,
              use_memory_mask: bool = True, residual: bool = True, feed_forward_first: bool = False) -> Tensor:
     """The reference (default arguments) and, through its switches, the typical mistakes."""
+    # cross_from_x: keys and values of the encoder-decoder attention taken from x, with this mask.
+    cross_mask = {"": memory_mask, "memory_mask": memory_mask, "target_mask": target_mask, "none": None}[cross_from_x]
     target_mask = target_mask if use_target_mask else None
-    memory_mask = memory_mask if use_memory_mask else None
+    cross_mask = cross_mask if use_memory_mask else None
     sublayers = [(lambda h: layer.self_attention(h, h, target_mask), layer.norm1),
-                 (lambda h: layer.cross_attention(h, h if cross_from_x else memory, memory_mask), layer.norm2),
+                 (lambda h: layer.cross_attention(h, h if cross_from_x else memory, cross_mask), layer.norm2),
                  (layer.feed_forward, layer.norm3)]
     if feed_forward_first:
         sublayers[1], sublayers[2] = sublayers[2], sublayers[1]
@@ -148,11 +150,14 @@ def _decoder_cases() -> list[Case]:
             case("float64", 2, 5, [3, 6], torch.float64)]
 
 
+_KEYS_FROM_MEMORY = ("the encoder-decoder attention takes its keys and values from the encoder's output (memory), "
+                     "its queries from the decoder")
+
 decoder_layer = Exercise("decoder_layer", reference_decoder_layer, _decoder_cases, [
     Mistake("you normalised before each sublayer (pre-norm, x + Sublayer(LayerNorm(x))); the paper's order is "
             "LayerNorm(x + Sublayer(x))", lambda *a: _decoder(*a, pre_norm=True)),
-    Mistake("the encoder-decoder attention takes its keys and values from the encoder's output (memory), its "
-            "queries from the decoder", lambda *a: _decoder(*a, cross_from_x=True)),
+    *(Mistake(_KEYS_FROM_MEMORY, lambda *a, mask=mask: _decoder(*a, cross_from_x=mask))
+      for mask in ("memory_mask", "target_mask", "none")),
     Mistake("the masked self-attention got no mask: each position sees the future; pass target_mask",
             lambda *a: _decoder(*a, use_target_mask=False)),
     Mistake("the encoder-decoder attention attends to the source's padding: pass memory_mask",
