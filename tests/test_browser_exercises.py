@@ -4,32 +4,29 @@ The learner opens ``notebooks/exercises/04_self_attention.ipynb`` (outputs clear
 the causal-mask exercise as it comes (the stub: "NOT YET"), types a wrong solution into the cell and runs it
 (a HINT naming the mistake), then types a right one (PASS). Screenshots of the cell after each run are saved
 under ``test-artifacts/browser/``. The server, the browser and the fixtures are those of ``test_browser.py``
-(Chromium from ``scripts/install_browser.sh``; skipped with the reason where it is missing, failed under CI=true).
+(Chromium from ``scripts/install_browser.sh``; skipped with the reason where it is missing, failed under CI=true);
+the exercise notebook is copied, outputs cleared, next to the topic notebooks that server serves.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import (  # noqa: F401 (browser and page are fixtures, used by name)
+from test_browser import (  # noqa: F401 (lab, browser and page are fixtures, used by name)
     ARTIFACTS,
     CELL_TIMEOUT_S,
-    KERNEL_NAME,
     LabError,
     LabServer,
-    _chromium_executable,
     _save_page,
     _select_cell,
     _state,
     browser,
     cleared_copy,
+    lab,
     open_notebook,
     page,
     run_cells,
@@ -48,29 +45,6 @@ RIGHT = '''def causal_mask(size: int) -> torch.Tensor:
     return torch.ones(size, size, dtype=torch.bool).tril()
 
 check.causal_mask(causal_mask)'''
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """JupyterLab serving a copy of notebooks/exercises/ with the outputs cleared (``browser`` and ``page`` use it)."""
-    _chromium_executable()  # skip before starting a server when there is no browser
-    base = tmp_path_factory.mktemp("lab-exercises")
-    (base / "notebooks" / "exercises").mkdir(parents=True)
-    for notebook in sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb")):
-        cleared_copy(notebook, base / "notebooks" / "exercises" / notebook.name)
-    (base / "state").mkdir()
-    server = LabServer(base, base / "state")
-    try:
-        server.start()
-        kernels = server.api("GET", "/api/kernelspecs")["kernelspecs"]
-        assert KERNEL_NAME in kernels, f"the project kernel is not registered (run `make kernel`): {sorted(kernels)}"
-        yield server
-    finally:
-        leftovers = server.stop()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if server.log_path.exists():
-            shutil.copyfile(server.log_path, ARTIFACTS / "jupyterlab-exercises.log")
-    assert not leftovers, f"processes left behind: {leftovers}"
 
 
 def _run_cell(tab: Any, index: int, after_count: int) -> tuple[int, str]:
@@ -110,7 +84,9 @@ def _screenshot_cell(tab: Any, index: int, name: str) -> None:
 
 
 def test_a_learner_gets_not_yet_then_a_hint_then_a_pass(lab: LabServer, page: Any) -> None:  # noqa: F811
-    cells = json.loads((lab.root_dir / NOTEBOOK).read_text(encoding="utf-8"))["cells"]
+    # test_browser's server serves a copy of notebooks/*.ipynb; add the exercise notebook, outputs cleared.
+    (lab.root_dir / NOTEBOOK).parent.mkdir(exist_ok=True)
+    cells = cleared_copy(ROOT / NOTEBOOK, lab.root_dir / NOTEBOOK)
     index = next(i for i, cell in enumerate(cells) if "check.causal_mask(" in "".join(cell["source"]))
     for old in ARTIFACTS.glob("exercise-*.png"):  # what is there afterwards is from this run
         old.unlink()
