@@ -88,7 +88,7 @@ def _describe(value: Any) -> str:
 
 
 def _tolerances(dtype: torch.dtype) -> tuple[float, float]:
-    return (1e-9, 1e-12) if dtype == torch.float64 else (1e-4, 1e-5)
+    return (1e-7, 1e-9) if dtype == torch.float64 else (1e-4, 1e-5)  # (rtol, atol)
 
 
 def difference(expected: Any, got: Any, what: str = "the output", check_dtype: bool = True,
