@@ -478,3 +478,13 @@ ALSO_RIGHT = {
 def test_other_right_answers_pass(name: str) -> None:
     report = EXERCISES[name].assess(ALSO_RIGHT[name])
     assert report.status == "pass", report
+
+
+def test_numbers_of_any_kind_are_accepted_as_answers() -> None:
+    import numpy as np
+
+    truth = transformer.lowest_smoothed_loss.measure()
+    for answer in (np.float32(truth), torch.tensor(truth, dtype=torch.float64), round(truth, 3)):
+        assert transformer.lowest_smoothed_loss.assess(answer).status == "pass", answer
+    as_numpy = lambda d, p, q, dx: np.float64(gan_minimax.reference_value_on_grid(d, p, q, dx))  # noqa: E731
+    assert gan_minimax.value_on_grid.assess(as_numpy).status == "pass"

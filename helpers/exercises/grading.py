@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -137,8 +138,9 @@ def difference(expected: Any, got: Any, what: str = "the output", check_dtype: b
     if isinstance(expected, float):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
-        if not isinstance(got, (int, float)) or isinstance(got, bool):
+        if not isinstance(got, numbers.Real) or isinstance(got, bool):
             return f"{what} should be a number, got {_describe(got)}"
+        got = float(got)
         if math.isnan(got) and not math.isnan(expected):
             return f"{what} is NaN"
         if math.isinf(got) and not math.isinf(expected):
@@ -294,9 +296,9 @@ class Prediction:
             return Report(self.name, NOT_YET, "replace `...` with your number and run the cell again")
         if isinstance(answer, torch.Tensor) and answer.numel() == 1:
             answer = answer.item()
-        if isinstance(answer, bool) or not isinstance(answer, (int, float)) or math.isnan(answer):
+        if isinstance(answer, bool) or not isinstance(answer, numbers.Real) or math.isnan(answer):
             return Report(self.name, HINT, f"the answer is a single number, got {_describe(answer)}")
-        truth = float(self.measure())
+        answer, truth = float(answer), float(self.measure())
         if abs(answer - truth) <= self.tolerance:
             return Report(self.name, PASS, f"{answer:.4g} is right (measured: {truth:.4g}). {self.explanation}".strip())
         for hint, value in self.wrong_answers().items():
