@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from torch.utils import benchmark
 
 __all__ = [
     "check_choice",
@@ -20,6 +21,7 @@ __all__ = [
     "check_shape",
     "check_token_ids",
     "pick_device",
+    "seconds_per_call",
     "seed_everything",
 ]
 
@@ -120,3 +122,15 @@ def check_token_ids(ids: torch.Tensor, vocabulary_size: int, name: str = "word i
         message = f"{name} must lie in [0, {vocabulary_size}), got ids from {int(ids.min())} to {int(ids.max())}"
         raise ValueError(f"{message}; {hint}" if hint else message)
     return ids
+
+
+def seconds_per_call(function: Callable[[], object], min_run_time: float = 0.2) -> float:
+    """Median seconds of one call of ``function``, timed by ``torch.utils.benchmark.Timer``.
+
+    The Timer warms up, repeats the call in blocks until ``min_run_time`` seconds have been spent, and
+    synchronises CUDA; the median shrugs off a busy shared machine's spikes. The one timing function of
+    the notebooks and the benchmarks: its numbers vary from run to run, so cells that print them are
+    marked as timings.
+    """
+    timer = benchmark.Timer(stmt="function()", globals={"function": function})
+    return timer.blocked_autorange(min_run_time=min_run_time).median

@@ -13,6 +13,10 @@ from notebook_checks import problems
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# The graded exercises (committed unsolved) and their solutions are notebooks like the others.
+for folder in ("exercises", "solutions"):
+    NOTEBOOKS += sorted((ROOT / "notebooks" / folder).glob("*.ipynb"))
+NOTEBOOK_IDS = [str(path.relative_to(ROOT / "notebooks")) for path in NOTEBOOKS]
 SETUP_CHECK = ROOT / "notebooks" / "00_setup_check.ipynb"
 
 
@@ -20,12 +24,12 @@ def test_there_are_notebooks() -> None:
     assert SETUP_CHECK in NOTEBOOKS, "notebooks/00_setup_check.ipynb is missing"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
 def test_committed_notebook_is_one_clean_run(path: Path) -> None:
     assert problems(path) == []
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
 def test_notebook_names_the_project_kernel(path: Path) -> None:
     kernelspec = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("kernelspec", {})
     assert kernelspec.get("name") == "applied-dl-notebooks", kernelspec

@@ -392,3 +392,12 @@ def test_read_text_lines_splits_on_newlines_only_and_detects_the_encoding(tmp_pa
         datasets.read_text_lines(path, encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="no file at"):
         datasets.read_text_lines(tmp_path / "missing.txt")
+
+
+def test_seconds_per_call_times_the_function() -> None:
+    import time
+
+    from helpers.core import seconds_per_call
+
+    seconds = seconds_per_call(lambda: time.sleep(0.01), min_run_time=0.05)
+    assert 0.009 < seconds < 0.1
