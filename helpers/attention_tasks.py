@@ -5,7 +5,8 @@ return the token that followed the previous occurrence of the current token. Her
 distinct tokens followed by the same tokens in a new random order, so that every token of the second half
 occurred exactly once before, at a position that differs from sequence to sequence:
 
-    x = a b c d | c a d b      targets at the second half: d b (c)? ...   i.e. target_i = x_{j+1}, x_j = x_i, j < i
+    tokens   a b c d | c a d b
+    targets  · · · · | d b c c      target_i = x_{j+1} where x_j = x_i, j < i (the first "d" is followed by "c")
 
 No fixed offset and no bag of words can answer: the answer depends on *which* earlier token the current
 one matches, and on the order of the first half. A two-layer attention model can: layer 1 copies each
