@@ -94,6 +94,16 @@ class _NotesSelfAttention(SelfAttention):
         return notes_attention(self.query(x), self.key(x), self.value(x), mask), None
 
 
+def _check_tokens(tokens: object, max_length: int | None) -> int:
+    # Shape and dtype only: a check of the values would stop torch.func.vmap (SeedStack).
+    if not isinstance(tokens, Tensor) or tokens.dtype != torch.int64 or tokens.dim() != 2:
+        got = f"{tokens.dtype} {tuple(tokens.shape)}" if isinstance(tokens, Tensor) else type(tokens).__name__
+        raise TypeError(f"tokens must be a (batch, seq) tensor of int64 token ids, got {got}")
+    if max_length is not None and tokens.size(1) > max_length:
+        raise ValueError(f"sequences of {tokens.size(1)} tokens exceed max_length={max_length}; build a longer model")
+    return tokens.size(1)
+
+
 class AttentionOnly(nn.Module):
     """Embeddings -> ``num_layers`` × (x + self-attention(x), one head, causal) -> logits per position.
 
@@ -113,7 +123,7 @@ class AttentionOnly(nn.Module):
         self.unembed = nn.Linear(d_model, vocabulary_size)
 
     def forward(self, tokens: Tensor, return_weights: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
-        seq = tokens.size(-1)
+        seq = _check_tokens(tokens, self.position_embedding.size(0))
         x = self.token_embedding(tokens) + self.position_embedding[:seq]  # (batch, seq, d_model)
         mask = causal_mask(seq, device=tokens.device)
         weights = []
@@ -137,6 +147,7 @@ class BagOfWordsTagger(nn.Module):
         )
 
     def forward(self, tokens: Tensor) -> Tensor:
+        _check_tokens(tokens, None)
         own = self.token_embedding(tokens)  # (batch, seq, d_model)
         bag = own.mean(dim=1, keepdim=True).expand_as(own)  # the same order-free summary at every position
         return self.classify(torch.cat([own, bag], dim=-1))  # (batch, seq, vocabulary_size)

@@ -98,3 +98,13 @@ def test_attention_only_is_causal_and_returns_weights():
     torch.testing.assert_close(model(changed)[:, :8], logits[:, :8], atol=0, rtol=0)
     with pytest.raises(ValueError, match="formula must be one of"):
         AttentionOnly(10, num_layers=1, d_model=8, max_length=12, formula="softmax")
+
+
+def test_models_refuse_float_tokens_and_too_long_sequences():
+    model = AttentionOnly(10, num_layers=1, d_model=8, max_length=12)
+    with pytest.raises(TypeError, match=r"int64 token ids, got torch.float32 \(2, 12\)"):
+        model(batch(0, n=2)[0].float())
+    with pytest.raises(ValueError, match=r"sequences of 14 tokens exceed max_length=12"):
+        model(torch.zeros(2, 14, dtype=torch.int64))
+    with pytest.raises(TypeError, match="int64 token ids"):
+        BagOfWordsTagger(10, d_model=8)(torch.zeros(12, dtype=torch.int64))
