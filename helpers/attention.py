@@ -8,16 +8,15 @@ their own axis, ``(batch, heads, seq, d_k)``, and attention weights are ``(batch
 
 Mask convention (the one used in every notebook and helper of this project)
 --------------------------------------------------------------------------
-A mask is a **boolean** tensor, **True = this query MAY attend to this key**, False = blocked. It must
-broadcast to the score shape ``(batch, heads, q_len, k_len)``: :func:`padding_mask` gives
-``(batch, 1, 1, k_len)``, :func:`causal_mask` gives ``(q_len, k_len)``, and ``&`` combines them.
+A mask is a **boolean** tensor, **True = this query MAY attend to this key**, False = blocked. Shapes, with
+PyTorch's meaning: ``(q_len, k_len)`` (:func:`causal_mask`), one axis per score axis, each of the score's
+size or 1 (:func:`padding_mask` gives ``(batch, 1, 1, k_len)``; ``&`` combines masks), and, in
+:class:`MultiHeadAttention`, ``nn.MultiheadAttention``'s ``(batch * heads, q_len, k_len)``. A 3-D
+``(batch, q_len, k_len)`` mask beside 4-D scores is refused: broadcasting would apply it along the heads.
 
-PyTorch has two opposite conventions, and this one equals the first:
-
-- ``torch.nn.functional.scaled_dot_product_attention(attn_mask=...)``: boolean True = may attend (same).
-- ``torch.nn.MultiheadAttention`` / ``nn.Transformer*``: boolean ``key_padding_mask`` and ``attn_mask``
-  are True = **blocked** (the opposite). :func:`to_pytorch_key_padding_mask` and
-  :func:`to_pytorch_attn_mask` convert.
+``F.scaled_dot_product_attention``'s boolean ``attn_mask`` has the same convention; ``nn.MultiheadAttention``
+and ``nn.Transformer*`` use True = **blocked**: :func:`to_pytorch_key_padding_mask` and
+:func:`to_pytorch_attn_mask` convert.
 
 A query row whose keys are all blocked has no distribution to take a softmax over (softmax of a row of
 -inf is 0/0 = NaN). Here such a row gets **all-zero weights and a zero output**, with finite gradients:
@@ -48,26 +47,23 @@ __all__ = [
 
 # --- masks --------------------------------------------------------------------------------------
 
+_INTEGER_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
 
-def padding_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
-    """``(batch, 1, 1, max_len)`` boolean mask, True at the real tokens of each sequence.
 
-    ``lengths`` ``(batch,)`` holds each sequence's true length (as returned by
-    ``helpers.data.pad_sequences``); positions at or after it are padding and may not be attended to.
-    The two singleton axes broadcast over heads and query positions.
+def padding_mask(lengths: Tensor, max_length: int | None = None) -> Tensor:
+    """``(batch, 1, 1, max_length)`` boolean mask, True at the real tokens of each right-padded sequence.
+
+    ``lengths`` ``(batch,)``: true lengths (``helpers.text.pad_batch`` returns them). For padding anywhere
+    else, compare the ids with the padding id instead: ``(ids != padding_id)[:, None, None, :]``.
     """
-    if not isinstance(lengths, Tensor) or lengths.dim() != 1 or lengths.is_floating_point():
-        got = tuple(lengths.shape) if isinstance(lengths, Tensor) else type(lengths).__name__
+    if not isinstance(lengths, Tensor) or lengths.dim() != 1 or lengths.dtype not in _INTEGER_DTYPES:
+        got = f"{lengths.dtype} of shape {tuple(lengths.shape)}" if isinstance(lengths, Tensor) else type(lengths)
         raise ValueError(f"lengths must be a 1-D integer tensor (batch,), got {got}")
     longest = int(lengths.max()) if lengths.numel() else 0
-    if max_len is None:
-        max_len = longest
-    elif longest > max_len:
-        raise ValueError(f"a length ({longest}) exceeds max_len={max_len}; pass a larger max_len")
-    if lengths.numel() and int(lengths.min()) < 0:
-        raise ValueError(f"lengths must be >= 0, got {lengths.tolist()}")
-    positions = torch.arange(max_len, device=lengths.device)  # (max_len,)
-    return (positions[None, :] < lengths[:, None])[:, None, None, :]  # (batch, 1, 1, max_len)
+    max_length = longest if max_length is None else check_positive_int(max_length, "max_length")
+    if lengths.numel() and (int(lengths.min()) < 0 or longest > max_length):
+        raise ValueError(f"lengths must lie in [0, max_length={max_length}], got {lengths.tolist()}")
+    return (torch.arange(max_length, device=lengths.device) < lengths[:, None])[:, None, None, :]
 
 
 def causal_mask(size: int, device: torch.device | str | None = None) -> Tensor:
@@ -111,45 +107,59 @@ def _check_bool_mask(mask: object) -> None:
         )
 
 
-def _check_mask_broadcasts(mask: Tensor, scores_shape: torch.Size, layout: str) -> None:
-    """The mask must broadcast to the scores' shape without making it bigger (a silent outer product)."""
+def _checked_mask(mask: Tensor, scores_shape: tuple[int, ...], layout: str, heads_axis: bool) -> Tensor:
+    """The mask, in a shape that broadcasts to the scores, or a ValueError that says which shape to use.
+
+    The accepted shapes are listed in the module's docstring; any other rank is ambiguous and refused.
+    """
     _check_bool_mask(mask)
-    try:
-        broadcast = torch.broadcast_shapes(mask.shape, scores_shape)
-    except RuntimeError:
-        broadcast = None
-    if broadcast != scores_shape:
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} does not broadcast to the attention scores {layout} = "
-            f"{tuple(scores_shape)}; use padding_mask(lengths) -> (batch, 1, 1, k_len) or "
-            "causal_mask(size) -> (q_len, k_len)"
-        )
+    shape, wanted = tuple(mask.shape), tuple(scores_shape)
+    if heads_axis and mask.dim() == 3 and shape == (wanted[0] * wanted[1], *wanted[2:]):
+        return mask.reshape(wanted)  # nn.MultiheadAttention's layout: row b * heads + h is example b, head h
+    same_rank = mask.dim() == len(wanted) and all(m in (1, s) for m, s in zip(shape, wanted, strict=True))
+    if same_rank or (mask.dim() == 2 and all(m in (1, s) for m, s in zip(shape, wanted[-2:], strict=True))):
+        return mask
+    per_example = "(batch, 1, q_len, k_len) (a (batch, q_len, k_len) mask m becomes m[:, None])"
+    if heads_axis:
+        pytorch_layout = (wanted[0] * wanted[1], *wanted[2:])
+        per_example += f", or nn.MultiheadAttention's (batch * heads, q_len, k_len) = {pytorch_layout}"
+    raise ValueError(
+        f"mask of shape {shape} does not fit the attention scores {layout} = {wanted}; use (q_len, k_len) "
+        f"(causal_mask), (batch, 1, 1, k_len) (padding_mask) or, for a mask per example, {per_example}"
+    )
 
 
 # --- the formula --------------------------------------------------------------------------------
 
 
 def scaled_dot_product_attention(
-    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, dropout: float = 0.0
+    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, *, dropout: float = 0.0
 ) -> tuple[Tensor, Tensor]:
     """softmax(Q Kᵀ / √d_k) V, step by step; returns ``(output, weights)``.
 
     Shapes: query ``(..., q_len, d_k)``, key ``(..., k_len, d_k)``, value ``(..., k_len, d_v)`` with the
     same leading axes (e.g. ``(batch, heads)``); output ``(..., q_len, d_v)``, weights ``(..., q_len, k_len)``.
-    ``mask``: boolean, True = may attend, broadcastable to ``(..., q_len, k_len)``. ``dropout`` drops
-    attention weights (as the paper does; pass 0 at evaluation); the returned weights are those applied.
+    ``mask``: boolean, True = may attend, either ``(q_len, k_len)`` or with one axis per score axis (each of
+    the score's size or 1), e.g. ``(batch, 1, 1, k_len)``. ``dropout`` drops attention weights (as the paper
+    does; pass 0 at evaluation); the returned weights are those applied.
     """
     check_probability(dropout, "dropout")
     _check_qkv(query, key, value)
-    d_k = query.size(-1)
+    if mask is not None:
+        scores_shape = (*query.shape[:-1], key.size(-2))
+        mask = _checked_mask(mask, scores_shape, "(..., q_len, k_len)", heads_axis=False)
+    return _attention(query, key, value, mask, dropout)
+
+
+def _attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, dropout: float) -> tuple[Tensor, Tensor]:
+    """The formula itself; the callers have checked the shapes and the mask."""
     scores = query @ key.transpose(-2, -1)  # (..., q_len, k_len): one dot product per (query, key) pair
     # Scale so the scores keep unit variance whatever d_k: otherwise the softmax saturates (see notebook 04).
     # In place (here and below): the scores are a fresh tensor that autograd does not keep, and the
     # (q_len, k_len) matrices are what makes attention expensive, so each saved copy counts.
-    scores.div_(math.sqrt(d_k))
+    scores.div_(math.sqrt(query.size(-1)))
     fully_blocked = None
     if mask is not None:
-        _check_mask_broadcasts(mask, scores.shape, "(..., q_len, k_len)")
         scores.masked_fill_(~mask, float("-inf"))  # exp(-inf) = 0: blocked keys get no weight
         has_any_key = mask.any(dim=-1, keepdim=True)  # a row with every key blocked would be 0/0 = NaN
         if not bool(has_any_key.all()):
@@ -171,6 +181,11 @@ def _check_qkv(query: Tensor, key: Tensor, value: Tensor) -> None:
             raise ValueError(
                 f"{name} must have shape (..., seq, features) with at least 2 axes, got {tuple(tensor.shape)}"
             )
+    if not query.is_floating_point() or query.dtype != key.dtype or query.dtype != value.dtype:
+        raise TypeError(
+            f"query, key and value must be floating-point tensors of one dtype, got {query.dtype}, {key.dtype}, "
+            f"{value.dtype}; convert them with .float() (or .double())"
+        )
     shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
     if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):
         raise ValueError(f"query, key and value must share their leading (batch, heads) axes; got {shapes}")
@@ -178,6 +193,16 @@ def _check_qkv(query: Tensor, key: Tensor, value: Tensor) -> None:
         raise ValueError(f"query and key must have the same last size d_k (they are dotted together); got {shapes}")
     if key.size(-2) != value.size(-2):
         raise ValueError(f"key and value must have the same length k_len (one value per key); got {shapes}")
+
+
+def _check_module_input(module: nn.Module, tensor: Tensor, name: str, expected: tuple, layout: str) -> None:
+    check_shape(tensor, expected, name, layout)
+    weight = next(module.parameters())
+    if tensor.dtype != weight.dtype:
+        raise TypeError(
+            f"{name} has dtype {tensor.dtype} but the module's weights are {weight.dtype}; convert one of them "
+            f"(e.g. module.to({tensor.dtype}) or {name}.to({weight.dtype}))"
+        )
 
 
 # --- modules ------------------------------------------------------------------------------------
@@ -188,7 +213,8 @@ class SelfAttention(nn.Module):
 
     ``x`` ``(batch, seq, d_model)`` -> output ``(batch, seq, d_k)`` and weights ``(batch, seq, seq)``.
     The three projections W_Q, W_K, W_V (``d_model -> d_k``, no bias, as in the paper) are what make
-    queries, keys and values differ. Masks follow the module convention (e.g. ``padding_mask``).
+    queries, keys and values differ. ``mask``: ``(seq, seq)``, ``(batch, seq, seq)`` (one head, so this is
+    also ``nn.MultiheadAttention``'s layout) or ``(batch, 1, 1, seq)`` (``padding_mask``).
     """
 
     def __init__(self, d_model: int, d_k: int):
@@ -200,10 +226,12 @@ class SelfAttention(nn.Module):
         self.value = nn.Linear(d_model, d_k, bias=False)  # W_V
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        check_shape(x, (None, None, self.d_model), "x", "(batch, seq, d_model)")
-        # A head axis of size 1 lets the project's 4-D masks (batch, 1, 1, seq) broadcast correctly.
+        _check_module_input(self, x, "x", (None, None, self.d_model), "(batch, seq, d_model)")
+        batch, seq, _ = x.shape
+        if mask is not None:  # a head axis of size 1: the scores are (batch, 1, seq, seq)
+            mask = _checked_mask(mask, (batch, 1, seq, seq), "(batch, heads=1, seq, seq)", heads_axis=True)
         q, k, v = (proj(x).unsqueeze(1) for proj in (self.query, self.key, self.value))  # (batch, 1, seq, d_k)
-        output, weights = scaled_dot_product_attention(q, k, v, mask)
+        output, weights = _attention(q, k, v, mask, 0.0)
         return output.squeeze(1), weights.squeeze(1)  # (batch, seq, d_k), (batch, seq, seq)
 
 
@@ -213,15 +241,19 @@ class MultiHeadAttention(nn.Module):
     ``forward(query, key, value, mask)``: query ``(batch, q_len, d_model)``, key/value
     ``(batch, k_len, d_model)``. Self-attention passes the same tensor three times; encoder-decoder
     attention passes the decoder states as query and the encoder output as key and value.
+    ``mask`` (True = may attend): ``(q_len, k_len)``, ``(batch or 1, heads or 1, q_len or 1, k_len)`` or
+    ``nn.MultiheadAttention``'s ``(batch * heads, q_len, k_len)``; a ``(batch, q_len, k_len)`` mask is refused
+    (PyTorch would read it as heads): write ``m[:, None]``.
     Returns ``(output (batch, q_len, d_model), weights (batch, heads, q_len, k_len))``; with
     ``need_weights=False`` it calls PyTorch's fused ``F.scaled_dot_product_attention`` (same result,
-    faster, less memory) and returns ``(output, None)``.
+    faster, less memory) and returns ``(output, None)``. ``dropout`` drops attention weights in training,
+    as ``nn.MultiheadAttention`` does.
 
     The weights are laid out as ``nn.MultiheadAttention``'s (its ``in_proj_weight`` is W_Q, W_K, W_V
     stacked): :meth:`from_pytorch` and :meth:`to_pytorch` copy them across.
     """
 
-    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, d_model: int, num_heads: int, *, dropout: float = 0.0, bias: bool = True):
         super().__init__()
         self.d_model = check_positive_int(d_model, "d_model")
         self.num_heads = check_positive_int(num_heads, "num_heads")
@@ -251,27 +283,27 @@ class MultiHeadAttention(nn.Module):
 
     def _split_heads(self, x: Tensor) -> Tensor:
         batch, seq, _ = x.shape
-        # (batch, seq, d_model) -> (batch, seq, heads, d_k) -> (batch, heads, seq, d_k): the permute puts
+        # (batch, seq, d_model) -> (batch, seq, heads, d_k) -> (batch, heads, seq, d_k): the transpose puts
         # each head's features together; a plain view to (batch, heads, seq, d_k) would mix positions.
         return x.view(batch, seq, self.num_heads, self.d_k).transpose(1, 2)
 
     def forward(
         self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
     ) -> tuple[Tensor, Tensor | None]:
-        check_shape(query, (None, None, self.d_model), "query", "(batch, q_len, d_model)")
+        _check_module_input(self, query, "query", (None, None, self.d_model), "(batch, q_len, d_model)")
         batch, q_len, _ = query.shape
-        check_shape(key, (batch, None, self.d_model), "key", "(batch, k_len, d_model)")
+        _check_module_input(self, key, "key", (batch, None, self.d_model), "(batch, k_len, d_model)")
         k_len = key.size(1)
-        check_shape(value, (batch, k_len, self.d_model), "value", "(batch, k_len, d_model)")
-        if mask is not None:
-            scores_shape = torch.Size((batch, self.num_heads, q_len, k_len))
-            _check_mask_broadcasts(mask, scores_shape, "(batch, heads, q_len, k_len)")
+        _check_module_input(self, value, "value", (batch, k_len, self.d_model), "(batch, k_len, d_model)")
+        if mask is not None:  # checked once, here; the formula below trusts it
+            scores_shape = (batch, self.num_heads, q_len, k_len)
+            mask = _checked_mask(mask, scores_shape, "(batch, heads, q_len, k_len)", heads_axis=True)
         q = self._split_heads(self.q_proj(query))  # (batch, heads, q_len, d_k)
         k = self._split_heads(self.k_proj(key))  # (batch, heads, k_len, d_k)
         v = self._split_heads(self.v_proj(value))  # (batch, heads, k_len, d_k)
         dropout = self.dropout if self.training else 0.0
         if need_weights:
-            heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout)
+            heads, weights = _attention(q, k, v, mask, dropout)
         else:  # the fused kernel: same numbers, never materialises the weights in memory
             heads, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout), None
         # Concatenate the heads: (batch, heads, q_len, d_k) -> (batch, q_len, heads * d_k)
@@ -280,27 +312,29 @@ class MultiHeadAttention(nn.Module):
 
     @classmethod
     def from_pytorch(cls, module: nn.MultiheadAttention) -> MultiHeadAttention:
-        """A copy of a ``nn.MultiheadAttention`` (same d_model, heads, dropout and weights)."""
+        """A copy of a ``nn.MultiheadAttention`` (same d_model, heads, dropout, weights, dtype and device)."""
         if not isinstance(module, nn.MultiheadAttention):
             raise TypeError(f"from_pytorch needs an nn.MultiheadAttention, got {type(module).__name__}")
-        if not module._qkv_same_embed_dim:
+        if module.kdim != module.embed_dim or module.vdim != module.embed_dim:
             raise ValueError("from_pytorch supports nn.MultiheadAttention with kdim == vdim == embed_dim only")
         if module.bias_k is not None:
             raise ValueError("from_pytorch does not support add_bias_kv=True")
-        ours = cls(module.embed_dim, module.num_heads, module.dropout, bias=module.in_proj_bias is not None)
+        source = module.in_proj_weight
+        ours = cls(module.embed_dim, module.num_heads, dropout=module.dropout, bias=module.in_proj_bias is not None)
+        ours = ours.to(source.device, source.dtype)  # before copying, so float64 weights stay exact
         projections = (ours.q_proj, ours.k_proj, ours.v_proj)
         with torch.no_grad():  # in_proj_weight is W_Q, W_K, W_V stacked along the output axis
-            for proj, weight in zip(projections, module.in_proj_weight.chunk(3), strict=True):
+            for proj, weight in zip(projections, source.chunk(3), strict=True):
                 proj.weight.copy_(weight)
             if module.in_proj_bias is not None:
                 for proj, bias in zip(projections, module.in_proj_bias.chunk(3), strict=True):
                     proj.bias.copy_(bias)
                 ours.out_proj.bias.copy_(module.out_proj.bias)
             ours.out_proj.weight.copy_(module.out_proj.weight)
-        return ours.to(module.in_proj_weight.device, module.in_proj_weight.dtype)
+        return ours.train(module.training)
 
     def to_pytorch(self) -> nn.MultiheadAttention:
-        """A ``nn.MultiheadAttention(batch_first=True)`` with this module's weights."""
+        """A ``nn.MultiheadAttention(batch_first=True)`` with this module's weights, dropout, dtype and mode."""
         weight = self.q_proj.weight
         module = nn.MultiheadAttention(
             self.d_model, self.num_heads, dropout=self.dropout, bias=self.bias, batch_first=True,

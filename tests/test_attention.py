@@ -111,7 +111,7 @@ def test_dropout_drops_weights_and_rescales():
 
 
 def test_padding_mask_values_and_shape():
-    mask = padding_mask(torch.tensor([3, 1, 0]), max_len=4)
+    mask = padding_mask(torch.tensor([3, 1, 0]), max_length=4)
     assert mask.shape == (3, 1, 1, 4) and mask.dtype == torch.bool
     assert mask[:, 0, 0].tolist() == [[True, True, True, False], [True, False, False, False], [False] * 4]
     assert padding_mask(torch.tensor([2, 5])).shape == (2, 1, 1, 5)
@@ -122,7 +122,7 @@ def test_causal_mask_values():
 
 
 def test_conversion_to_pytorch_conventions():
-    mask = padding_mask(torch.tensor([2, 3]), max_len=3)
+    mask = padding_mask(torch.tensor([2, 3]), max_length=3)
     assert to_pytorch_key_padding_mask(mask).tolist() == [[False, False, True], [False, False, False]]
     assert torch.equal(to_pytorch_attn_mask(causal_mask(3)), ~causal_mask(3))
     per_example = to_pytorch_attn_mask(mask & causal_mask(3), num_heads=2)
@@ -280,9 +280,9 @@ def test_error_messages_name_the_shapes():
     expected = r"value must have shape \(batch, k_len, d_model\) = \(2, 5, 16\), got \(2, 4, 16\)"
     with pytest.raises(ValueError, match=expected):
         attention(x, x, torch.randn(2, 4, 16))
-    with pytest.raises(ValueError, match=r"mask of shape \(3, 1, 1, 5\) does not broadcast .* \(2, 4, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 1, 1, 5\) does not fit .* \(2, 4, 5, 5\)"):
         attention(x, x, x, padding_mask(torch.tensor([5, 5, 5])))
-    with pytest.raises(ValueError, match=r"mask of shape \(2, 1, 1, 6\) does not broadcast"):
+    with pytest.raises(ValueError, match=r"mask of shape \(2, 1, 1, 6\) does not fit"):
         attention(x, x, x, padding_mask(torch.tensor([6, 5])))
     with pytest.raises(ValueError, match="must be a boolean tensor"):
         attention(x, x, x, causal_mask(5).float())
@@ -307,7 +307,145 @@ def test_function_errors():
         scaled_dot_product_attention(torch.randn(16), k, v)
     with pytest.raises(ValueError, match=r"lengths must be a 1-D integer tensor"):
         padding_mask(torch.tensor([[3]]))
-    with pytest.raises(ValueError, match=r"a length \(5\) exceeds max_len=3"):
-        padding_mask(torch.tensor([5]), max_len=3)
+    with pytest.raises(ValueError, match=r"lengths must lie in \[0, max_length=3\], got \[5\]"):
+        padding_mask(torch.tensor([5]), max_length=3)
+    with pytest.raises(ValueError, match=r"lengths must lie in \[0, max_length=3\], got \[-1\]"):
+        padding_mask(torch.tensor([-1]), max_length=3)
+    with pytest.raises(ValueError, match=r"1-D integer tensor \(batch,\), got torch.float32"):
+        padding_mask(torch.tensor([2.7]))  # a float length is refused, not truncated
     with pytest.raises(ValueError, match=r"takes a \(q_len, k_len\) mask"):
         to_pytorch_attn_mask(padding_mask(torch.tensor([2])))
+
+
+# --- issue 22: mask shapes with PyTorch's meaning, dtypes kept, gradients equal PyTorch's -------------
+
+
+def test_per_example_3d_mask_is_refused_not_applied_along_heads():
+    """(batch, q_len, k_len) with batch == heads used to broadcast along the heads axis: example 0's mask
+    landed on head 0 of every example. It must be refused, naming the shapes to use."""
+    attention = MultiHeadAttention(16, 2).eval()
+    x = torch.randn(2, 4, 16)
+    per_example = torch.rand(2, 4, 4) > 0.3
+    per_example[..., 0] = True
+    expected = r"\(2, 4, 4\) does not fit .* m\[:, None\].* \(batch \* heads, q_len, k_len\) = \(4, 4, 4\)"
+    with pytest.raises(ValueError, match=expected):
+        attention(x, x, x, per_example)
+    q, k, v = qkv(batch=2, heads=2, q_len=4, k_len=4)
+    with pytest.raises(ValueError, match=r"\(2, 4, 4\) does not fit the attention scores"):
+        scaled_dot_product_attention(q, k, v, per_example)
+    with pytest.raises(ValueError, match=r"mask of shape \(4,\) does not fit"):
+        scaled_dot_product_attention(q, k, v, torch.ones(4, dtype=torch.bool))
+    # the suggested fix, m[:, None], gives each example its own mask
+    output, weights = attention(x, x, x, per_example[:, None])
+    for example in range(2):
+        alone, _ = attention(x[example : example + 1], x[example : example + 1], x[example : example + 1],
+                             per_example[example])
+        torch.testing.assert_close(output[example], alone[0], **TIGHT)
+    assert torch.all(weights[~per_example[:, None].expand_as(weights)] == 0)
+
+
+def test_pytorch_3d_mask_layout_batch_times_heads_means_the_same_as_in_pytorch():
+    theirs = pytorch_mha(heads=4)
+    ours = MultiHeadAttention.from_pytorch(theirs).eval()
+    x = torch.randn(3, 5, 16)
+    allowed = torch.rand(3 * 4, 5, 5) > 0.4  # row b * heads + h: example b, head h
+    allowed[..., 0] = True
+    out, weights = ours(x, x, x, allowed)
+    expected, expected_weights = theirs(x, x, x, attn_mask=~allowed, average_attn_weights=False)
+    torch.testing.assert_close(out, expected, **TIGHT)
+    torch.testing.assert_close(weights, expected_weights, **TIGHT)
+    torch.testing.assert_close(ours(x, x, x, allowed, need_weights=False)[0], expected, **TIGHT)
+
+
+def test_three_d_mask_with_three_d_scores_and_single_head():
+    q, k, v = torch.randn(3, 4, 8), torch.randn(3, 6, 8), torch.randn(3, 6, 5)  # no heads axis
+    allowed = torch.rand(3, 4, 6) > 0.3
+    ours, _ = scaled_dot_product_attention(q, k, v, allowed)
+    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=allowed), **TIGHT)
+    head = SelfAttention(12, 4)
+    x = torch.randn(3, 5, 12)
+    allowed = torch.rand(3, 5, 5) > 0.3
+    output, weights = head(x, allowed)  # one head: (batch, seq, seq) is also PyTorch's (batch * 1, seq, seq)
+    assert torch.all(weights[~allowed] == 0)
+    torch.testing.assert_close(output[1], head(x[1:2], allowed[1])[0][0], **TIGHT)
+
+
+def test_mask_is_checked_once_per_call(monkeypatch):
+    import helpers.attention as attention_module
+
+    calls = []
+    original = attention_module._checked_mask
+    monkeypatch.setattr(attention_module, "_checked_mask", lambda *a, **k: calls.append(1) or original(*a, **k))
+    attention = MultiHeadAttention(16, 4)
+    x = torch.randn(2, 5, 16)
+    attention(x, x, x, causal_mask(5))
+    assert len(calls) == 1
+
+
+def test_dtypes_are_kept_or_refused_by_name():
+    q, k, v = (t.double() for t in qkv())
+    output, weights = scaled_dot_product_attention(q, k, v, causal_mask(7)[:5])
+    assert output.dtype == weights.dtype == torch.float64
+    with pytest.raises(TypeError, match=r"floating-point tensors of one dtype, got torch.float64, torch.float32"):
+        scaled_dot_product_attention(q, k.float(), v)
+    with pytest.raises(TypeError, match="floating-point"):
+        scaled_dot_product_attention(*(torch.randint(0, 5, (2, 3, 4)) for _ in range(3)))
+    attention = MultiHeadAttention(16, 4)
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"query has dtype torch.float64 but the module's weights are torch.float32"):
+        attention(x, x, x)
+    assert attention.double()(x, x, x)[0].dtype == torch.float64
+
+
+def test_from_pytorch_keeps_float64_weights_exactly_and_copies_dropout_and_mode():
+    theirs = nn.MultiheadAttention(16, 4, dropout=0.25, batch_first=True, dtype=torch.float64)
+    ours = MultiHeadAttention.from_pytorch(theirs)
+    assert ours.q_proj.weight.dtype == torch.float64
+    assert torch.equal(torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]), theirs.in_proj_weight)
+    assert ours.dropout == 0.25 and ours.to_pytorch().dropout == 0.25 and ours.training
+    assert not MultiHeadAttention.from_pytorch(theirs.eval()).training
+    x = torch.randn(2, 6, 16, dtype=torch.float64)
+    torch.testing.assert_close(ours.eval()(x, x, x)[0], theirs(x, x, x)[0], atol=1e-12, rtol=1e-12)
+    native = MultiHeadAttention(16, 4, dropout=0.25).double().train()  # same class, same dropout: drops too
+    ours.train()
+    for module in (native, ours):
+        assert not torch.equal(module(x, x, x)[0], module(x, x, x)[0])
+
+
+GRADIENT = {"atol": 1e-12, "rtol": 1e-10}
+
+
+@pytest.mark.parametrize("mask_kind", ["none", "padding & causal"])
+def test_function_gradients_equal_pytorch_float64(mask_kind):
+    q, k, v = (t.double().requires_grad_() for t in qkv(q_len=6, k_len=6))
+    mask = None if mask_kind == "none" else padding_mask(torch.tensor([6, 2])) & causal_mask(6)
+    upstream = torch.randn(2, 3, 6, 8, dtype=torch.float64)
+    ours = torch.autograd.grad(scaled_dot_product_attention(q, k, v, mask)[0], (q, k, v), upstream)
+    theirs = torch.autograd.grad(F.scaled_dot_product_attention(q, k, v, attn_mask=mask), (q, k, v), upstream)
+    for name, mine, reference in zip("qkv", ours, theirs, strict=True):
+        assert reference.abs().sum() > 0, name
+        torch.testing.assert_close(mine, reference, **GRADIENT, msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multi_head_gradients_equal_pytorch_float64(need_weights):
+    """Every input and parameter gradient equals nn.MultiheadAttention's: detaching the value path (or any
+    other) inside MultiHeadAttention fails here."""
+    theirs = pytorch_mha().double()
+    ours = MultiHeadAttention.from_pytorch(theirs).eval()
+    mask = padding_mask(torch.tensor([7, 4]))
+    inputs = [torch.randn(2, n, 16, dtype=torch.float64, requires_grad=True) for n in (5, 7, 7)]
+    upstream = torch.randn(2, 5, 16, dtype=torch.float64)
+    our_out = ours(*inputs, mask, need_weights=need_weights)[0]
+    our_grads = torch.autograd.grad(our_out, [*inputs, *ours.parameters()], upstream)
+    their_out = theirs(*inputs, key_padding_mask=to_pytorch_key_padding_mask(mask))[0]
+    their_grads = torch.autograd.grad(their_out, [*inputs, *theirs.parameters()], upstream)
+    for name, mine, reference in zip(("query", "key", "value"), our_grads[:3], their_grads[:3], strict=True):
+        torch.testing.assert_close(mine, reference, **GRADIENT, msg=f"gradient of {name}")
+    mine = dict(zip((n for n, _ in ours.named_parameters()), our_grads[3:], strict=True))
+    reference = dict(zip((n for n, _ in theirs.named_parameters()), their_grads[3:], strict=True))
+    stacked = torch.cat([mine["q_proj.weight"], mine["k_proj.weight"], mine["v_proj.weight"]])
+    torch.testing.assert_close(stacked, reference["in_proj_weight"], **GRADIENT)
+    stacked = torch.cat([mine["q_proj.bias"], mine["k_proj.bias"], mine["v_proj.bias"]])
+    torch.testing.assert_close(stacked, reference["in_proj_bias"], **GRADIENT)
+    torch.testing.assert_close(mine["out_proj.weight"], reference["out_proj.weight"], **GRADIENT)
