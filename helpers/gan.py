@@ -213,7 +213,7 @@ def gan_step(
     Every call updates D once on that minibatch and a fresh noise minibatch; every ``d_steps``-th call
     then updates G ``g_steps`` times. ``d_steps = k`` is the paper's k (it used k = 1); ``g_steps`` > 1
     trains G more than D. Both updates go through ``helpers.training.optimizer_step``. Returns D's
-    loss, G's loss, mean D(x) and mean D(G(z)).
+    loss, G's latest loss (absent until G's first step), mean D(x) and mean D(G(z)).
     """
     check_choice(generator_loss_kind, GENERATOR_LOSSES, "generator_loss_kind")
     d_steps, g_steps = check_positive_int(d_steps, "d_steps"), check_positive_int(g_steps, "g_steps")
@@ -223,7 +223,7 @@ def gan_step(
         noise_dim = generator.noise_dim
     noise_dim = check_positive_int(noise_dim, "noise_dim")
     calls = 0
-    last_g_loss = float("nan")
+    last_g_loss: float | None = None
 
     def step(real: Tensor) -> dict[str, float]:
         nonlocal calls, last_g_loss
@@ -238,12 +238,12 @@ def gan_step(
                 g_loss = generator_loss(discriminator(generator(torch.randn(batch, noise_dim))), generator_loss_kind)
                 optimizer_step(generator_optimizer, g_loss)  # D's gradients from this pass are cleared on its turn
                 last_g_loss = float(g_loss.detach())
-        return {
-            "d_loss": float(d_loss.detach()),
-            "g_loss": last_g_loss,
-            "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
-            "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
-        }
+        metrics = {"d_loss": float(d_loss.detach())}
+        if last_g_loss is not None:  # G's latest loss, once G has made a step (train() refuses NaN)
+            metrics["g_loss"] = last_g_loss
+        metrics["d_real"] = float(torch.sigmoid(real_logits.detach()).mean())
+        metrics["d_fake"] = float(torch.sigmoid(fake_logits.detach()).mean())
+        return metrics
 
     return step
 

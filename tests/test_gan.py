@@ -121,10 +121,10 @@ def test_step_schedule_and_learning():
     d_opt = torch.optim.Adam(discriminator.parameters(), 1e-2)
     before = [p.clone() for p in generator.parameters()]
     step = gan.gan_step(generator, discriminator, g_opt, d_opt, d_steps=3)
-    step(torch.randn(8, 1))
+    assert "g_loss" not in step(torch.randn(8, 1))  # no G step yet: no G loss (not NaN, which train() refuses)
     step(torch.randn(8, 1))
     assert all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))  # no G step yet
-    step(torch.randn(8, 1))
+    assert "g_loss" in step(torch.randn(8, 1))
     assert not all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))
     step = gan.gan_step(generator, discriminator, g_opt, d_opt)
     start = float(generator.sample(2000).mean())
