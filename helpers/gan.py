@@ -23,7 +23,6 @@ Conventions used everywhere in this module
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -31,22 +30,20 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import check_choice, check_positive_int, check_shape
+from .training import optimizer_step
 
 __all__ = [
     "GENERATOR_LOSSES",
     "MLPDiscriminator",
     "MLPGenerator",
     "SampledBatches",
+    "dirac_gan_trajectory",
     "discriminator_loss",
     "gan_step",
     "generator_loss",
     "js_divergence",
-    "mode_coverage",
     "optimal_discriminator",
     "pack_samples",
-    "parzen_log_likelihood",
-    "ring_centers",
-    "sample_ring",
     "value_estimate",
     "value_on_grid",
     "virtual_training_criterion",
@@ -145,22 +142,23 @@ def _mlp(sizes: list[int], activation: Callable[[], nn.Module]) -> list[nn.Modul
 class MLPGenerator(nn.Module):
     """G: noise z (batch, noise_dim) -> sample (batch, out_dim); ``tanh_output`` for images in [-1, 1]."""
 
-    def __init__(self, noise_dim: int, out_dim: int, hidden: int = 128, layers: int = 2, tanh_output: bool = False):
+    def __init__(self, noise_dim: int, out_dim: int, *, num_layers: int = 2, hidden: int = 128,
+                 tanh_output: bool = False):
         super().__init__()
         self.noise_dim = check_positive_int(noise_dim, "noise_dim")
         self.out_dim = check_positive_int(out_dim, "out_dim")
-        sizes = [noise_dim] + [check_positive_int(hidden, "hidden")] * check_positive_int(layers, "layers") + [out_dim]
-        body = _mlp(sizes, nn.ReLU)
+        sizes = [noise_dim] + [check_positive_int(hidden, "hidden")] * check_positive_int(num_layers, "num_layers")
+        body = _mlp(sizes + [out_dim], nn.ReLU)
         self.net = nn.Sequential(*body, *([nn.Tanh()] if tanh_output else []))
 
     def forward(self, z: Tensor) -> Tensor:
         check_shape(z, (None, self.noise_dim), "z", "(batch, noise_dim)")
         return self.net(z)  # (batch, out_dim)
 
-    def sample(self, count: int) -> Tensor:
-        """``count`` samples from p_g (no gradient), drawing z ~ N(0, I) from the global generator."""
+    def sample(self, count: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """``count`` samples from p_g (no gradient); z ~ N(0, I) from ``generator`` (default: the global one)."""
         with torch.no_grad():
-            return self(torch.randn(check_positive_int(count, "count"), self.noise_dim))
+            return self(torch.randn(check_positive_int(count, "count"), self.noise_dim, generator=generator))
 
 
 class MLPDiscriminator(nn.Module):
@@ -171,12 +169,12 @@ class MLPDiscriminator(nn.Module):
     generator's packs look alike, real packs do not, so D can see the missing diversity.
     """
 
-    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 2, pack: int = 1):
+    def __init__(self, in_dim: int, *, num_layers: int = 2, hidden: int = 128, pack: int = 1):
         super().__init__()
         self.in_dim = check_positive_int(in_dim, "in_dim")
         self.pack = check_positive_int(pack, "pack")
-        sizes = [in_dim * pack] + [check_positive_int(hidden, "hidden")] * check_positive_int(layers, "layers") + [1]
-        self.net = nn.Sequential(*_mlp(sizes, lambda: nn.LeakyReLU(0.2)))
+        sizes = [in_dim * pack] + [check_positive_int(hidden, "hidden")] * check_positive_int(num_layers, "num_layers")
+        self.net = nn.Sequential(*_mlp(sizes + [1], lambda: nn.LeakyReLU(0.2)))
 
     def forward(self, x: Tensor) -> Tensor:
         check_shape(x, (None, self.in_dim), "x", "(batch, in_dim)")
@@ -200,8 +198,8 @@ def pack_samples(x: Tensor, pack: int) -> Tensor:
 
 
 def gan_step(
-    generator: MLPGenerator | nn.Module,
-    discriminator: MLPDiscriminator | nn.Module,
+    generator: nn.Module,
+    discriminator: nn.Module,
     generator_optimizer: torch.optim.Optimizer,
     discriminator_optimizer: torch.optim.Optimizer,
     *,
@@ -214,13 +212,18 @@ def gan_step(
 
     Every call updates D once on that minibatch and a fresh noise minibatch; every ``d_steps``-th call
     then updates G ``g_steps`` times. ``d_steps = k`` is the paper's k (it used k = 1); ``g_steps`` > 1
-    trains G more than D. Returns D's loss, G's loss, mean D(x) and mean D(G(z)).
+    trains G more than D. Both updates go through ``helpers.training.optimizer_step``. Returns D's
+    loss, G's latest loss (absent until G's first step), mean D(x) and mean D(G(z)).
     """
     check_choice(generator_loss_kind, GENERATOR_LOSSES, "generator_loss_kind")
     d_steps, g_steps = check_positive_int(d_steps, "d_steps"), check_positive_int(g_steps, "g_steps")
-    noise_dim = noise_dim if noise_dim is not None else generator.noise_dim
+    if noise_dim is None:
+        if not hasattr(generator, "noise_dim"):
+            raise ValueError("the generator has no noise_dim attribute: pass noise_dim= (the size of z)")
+        noise_dim = generator.noise_dim
+    noise_dim = check_positive_int(noise_dim, "noise_dim")
     calls = 0
-    last_g_loss = float("nan")
+    last_g_loss: float | None = None
 
     def step(real: Tensor) -> dict[str, float]:
         nonlocal calls, last_g_loss
@@ -229,22 +232,18 @@ def gan_step(
         fake = generator(torch.randn(batch, noise_dim)).detach()  # no gradient into G on D's turn
         real_logits, fake_logits = discriminator(real), discriminator(fake)
         d_loss = discriminator_loss(real_logits, fake_logits)
-        discriminator_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        discriminator_optimizer.step()
+        optimizer_step(discriminator_optimizer, d_loss)
         if calls % d_steps == 0:
             for _ in range(g_steps):
                 g_loss = generator_loss(discriminator(generator(torch.randn(batch, noise_dim))), generator_loss_kind)
-                generator_optimizer.zero_grad(set_to_none=True)
-                g_loss.backward()
-                generator_optimizer.step()
+                optimizer_step(generator_optimizer, g_loss)  # D's gradients from this pass are cleared on its turn
                 last_g_loss = float(g_loss.detach())
-        return {
-            "d_loss": float(d_loss.detach()),
-            "g_loss": last_g_loss,
-            "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
-            "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
-        }
+        metrics = {"d_loss": float(d_loss.detach())}
+        if last_g_loss is not None:  # G's latest loss, once G has made a step (train() refuses NaN)
+            metrics["g_loss"] = last_g_loss
+        metrics["d_real"] = float(torch.sigmoid(real_logits.detach()).mean())
+        metrics["d_fake"] = float(torch.sigmoid(fake_logits.detach()).mean())
+        return metrics
 
     return step
 
@@ -265,64 +264,46 @@ class SampledBatches:
             yield self.sampler(self.batch_size)
 
 
-# --- the ring of 8 Gaussians and its metrics ------------------------------------------------------
+# --- the Dirac-GAN (Mescheder et al., 2018) -------------------------------------------------------
 
 
-def ring_centers(modes: int = 8, radius: float = 2.0) -> Tensor:
-    """``modes`` centres evenly spaced on a circle, (modes, 2).
+def dirac_gan_trajectory(
+    theta: float,
+    psi: float,
+    *,
+    steps: int,
+    learning_rate: float,
+    simultaneous: bool = True,
+    gradient_penalty: float = 0.0,
+) -> Tensor:
+    """The Dirac-GAN of Mescheder et al. (2018): p_data = δ_0, G = δ_θ, D's logit ψ·x.
 
-    Angles are 2πi/modes for i = 0..modes-1. (``linspace(0, 2π, modes)`` would put the first and last
-    centre on the same point: only modes - 1 distinct modes.)
+    V(θ, ψ) = log σ(ψ·0) + log(1 - σ(ψθ)) = -log 2 - softplus(ψθ), computed with this module's
+    ``value_estimate``. D ascends V (minus the R1 penalty (γ/2)·|∇_x D(x)|² at the real point, = (γ/2)ψ²
+    here); G descends V (the minimax loss). The only equilibrium is (θ, ψ) = (0, 0). ``simultaneous``:
+    both gradients at the current point; else D moves first and G answers the new D (Algorithm 1).
+    Returns the trajectory (steps + 1, 2) of (θ, ψ) in float64.
     """
-    angles = 2 * math.pi * torch.arange(check_positive_int(modes, "modes"), dtype=torch.float64) / modes
-    return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+    steps = check_positive_int(steps, "steps")
+    if not learning_rate > 0 or not gradient_penalty >= 0:
+        raise ValueError(f"learning_rate must be > 0 and gradient_penalty >= 0, "
+                         f"got {learning_rate!r} and {gradient_penalty!r}")
+    point = torch.tensor([float(theta), float(psi)], dtype=torch.float64)
+    path = [point.clone()]
 
+    def d_objective(th: Tensor, ps: Tensor) -> Tensor:  # what D maximises
+        real = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        real_logit = ps * real
+        (slope,) = torch.autograd.grad(real_logit.sum(), real, create_graph=True)  # ∇_x D at the data
+        return value_estimate(real_logit, (ps * th).reshape(1)) - gradient_penalty / 2 * slope.square().sum()
 
-def sample_ring(count: int, modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Tensor:
-    """``count`` points of the mixture of ``modes`` equal Gaussians (std ``std``) on a ring, (count, 2)."""
-    centers = ring_centers(modes, radius)
-    which = torch.randint(modes, (check_positive_int(count, "count"),))
-    return centers[which] + std * torch.randn(count, 2)
-
-
-def mode_coverage(samples: Tensor, centers: Tensor, std: float, min_samples: int = 20) -> dict[str, object]:
-    """The benchmark's metrics (Unrolled GAN, VEEGAN, PacGAN papers).
-
-    A sample is *high quality* if it lies within 3 standard deviations of its nearest centre; a mode is
-    *covered* if at least ``min_samples`` high-quality samples fall in it. Returns ``modes`` (count),
-    ``high_quality`` (fraction) and ``counts`` (high-quality samples per mode, a list).
-    """
-    check_shape(samples, (None, centers.shape[-1]), "samples", "(count, features) like centers")
-    check_shape(centers, (None, None), "centers", "(modes, features)")
-    distances = torch.cdist(samples.double(), centers.double())  # (count, modes)
-    nearest_distance, nearest = distances.min(dim=1)
-    good = nearest_distance <= 3 * std
-    counts = torch.bincount(nearest[good], minlength=centers.shape[0])
-    return {
-        "modes": int((counts >= min_samples).sum()),
-        "high_quality": float(good.double().mean()),
-        "counts": counts.tolist(),
-    }
-
-
-# --- Parzen-window log-likelihood (the paper's Table 1) ------------------------------------------
-
-
-def parzen_log_likelihood(samples: Tensor, points: Tensor, sigma: float, chunk: int = 256) -> Tensor:
-    """log p(x) for each of ``points`` under a Gaussian Parzen window of width ``sigma`` on ``samples``.
-
-    p(x) = (1/N) Σ_i N(x; s_i, σ² I), so log p(x) = logsumexp_i(-|x - s_i|² / 2σ²) - log N - (d/2) log(2πσ²).
-    Returns (points,) in nats; the paper reports the mean over a test set, with σ chosen on a validation set.
-    """
-    check_shape(samples, (None, None), "samples", "(count, features)")
-    check_shape(points, (None, samples.shape[1]), "points", "(count, features) like samples")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
-    count, dim = samples.shape
-    samples = samples.double()
-    constant = math.log(count) + dim / 2 * math.log(2 * math.pi * sigma**2)
-    results = []
-    for start in range(0, points.shape[0], chunk):
-        squared = torch.cdist(points[start : start + chunk].double(), samples).square()  # (chunk, count)
-        results.append(torch.logsumexp(-squared / (2 * sigma**2), dim=1) - constant)
-    return torch.cat(results).float()
+    for _ in range(steps):
+        th, ps = point[0].clone().requires_grad_(), point[1].clone().requires_grad_()
+        (d_grad,) = torch.autograd.grad(d_objective(th, ps), ps)
+        if not simultaneous:
+            ps = (ps + learning_rate * d_grad).detach().requires_grad_()  # D moves first
+        (g_grad,) = torch.autograd.grad(value_estimate(torch.zeros(1, dtype=torch.float64), (ps * th).reshape(1)), th)
+        new_psi = ps.detach() if not simultaneous else ps.detach() + learning_rate * d_grad
+        point = torch.stack([th.detach() - learning_rate * g_grad, new_psi])
+        path.append(point.clone())
+    return torch.stack(path)

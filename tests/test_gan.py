@@ -86,28 +86,6 @@ def test_losses_are_finite_for_extreme_logits():
     assert torch.isfinite(gan.value_estimate(logits, logits))
 
 
-def test_ring_has_distinct_modes_and_coverage_metric():
-    centers = gan.ring_centers(8, 2.0)
-    assert len(torch.unique(centers.round(decimals=4), dim=0)) == 8
-    assert torch.allclose(centers.norm(dim=1), torch.full((8,), 2.0))
-    samples = torch.cat([centers[[1, 4]].repeat_interleave(30, 0), centers[[6]].repeat(5, 1), torch.zeros(15, 2)])
-    result = gan.mode_coverage(samples, centers, std=0.02, min_samples=20)
-    assert result["modes"] == 2
-    assert result["high_quality"] == pytest.approx(65 / 80)
-    assert result["counts"] == [0, 30, 0, 0, 30, 0, 5, 0]
-    # just outside 3σ is not high quality
-    assert gan.mode_coverage(centers[:1] + torch.tensor([[0.061, 0.0]]), centers, 0.02, 1)["high_quality"] == 0.0
-
-
-def test_parzen_matches_gaussian_density():
-    samples, points = torch.zeros(1, 3), torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0]])
-    expected = torch.distributions.Normal(0.0, 0.5).log_prob(points).sum(1)
-    assert torch.allclose(gan.parzen_log_likelihood(samples, points, 0.5), expected, atol=1e-5)
-    many = torch.randn(10, 3)
-    mixture = torch.logsumexp(torch.distributions.Normal(many, 0.7).log_prob(points[:, None]).sum(-1), 1) - math.log(10)
-    assert torch.allclose(gan.parzen_log_likelihood(many, points, 0.7, chunk=1), mixture, atol=1e-5)
-
-
 def test_pacgan_packing():
     x = torch.arange(12.0).reshape(6, 2)
     assert torch.equal(gan.pack_samples(x, 2)[1], torch.tensor([4.0, 5.0, 6.0, 7.0]))
@@ -127,8 +105,12 @@ def test_clear_errors():
         gan.optimal_discriminator(torch.ones(3), torch.ones(4))
     with pytest.raises(ValueError, match="non-negative"):
         gan.js_divergence(torch.tensor([1.0, -1.0]), torch.ones(2), 1.0)
-    with pytest.raises(ValueError, match="sigma must be positive"):
-        gan.parzen_log_likelihood(torch.zeros(2, 2), torch.zeros(1, 2), 0.0)
+    with pytest.raises(ValueError, match="pass noise_dim="):
+        gan.gan_step(torch.nn.Linear(2, 2), gan.MLPDiscriminator(2), None, None)
+    with pytest.raises(ValueError, match="d_steps must be a positive integer"):
+        gan.gan_step(gan.MLPGenerator(2, 2), gan.MLPDiscriminator(2), None, None, d_steps=0)
+    with pytest.raises(TypeError):
+        gan.MLPGenerator(2, 2, 3)  # num_layers and hidden are keyword-only
 
 
 def test_step_schedule_and_learning():
@@ -139,13 +121,56 @@ def test_step_schedule_and_learning():
     d_opt = torch.optim.Adam(discriminator.parameters(), 1e-2)
     before = [p.clone() for p in generator.parameters()]
     step = gan.gan_step(generator, discriminator, g_opt, d_opt, d_steps=3)
-    step(torch.randn(8, 1))
+    assert "g_loss" not in step(torch.randn(8, 1))  # no G step yet: no G loss (not NaN, which train() refuses)
     step(torch.randn(8, 1))
     assert all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))  # no G step yet
-    step(torch.randn(8, 1))
+    assert "g_loss" in step(torch.randn(8, 1))
     assert not all(torch.equal(a, b) for a, b in zip(before, generator.parameters()))
     step = gan.gan_step(generator, discriminator, g_opt, d_opt)
     start = float(generator.sample(2000).mean())
     history = train(step, gan.SampledBatches(lambda n: 3 + 0.5 * torch.randn(n, 1), 64, 150), show_progress=False)
     assert set(history.steps) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert abs(float(generator.sample(2000).mean()) - 3) < abs(start - 3) - 0.5
+
+
+def test_gan_step_uses_the_shared_optimizer_step(monkeypatch):
+    """Every update goes through helpers.training.optimizer_step (issue 13: one optimiser step)."""
+    calls = []
+    import helpers.training
+
+    original = helpers.training.optimizer_step
+
+    def counting(optimizer, loss, **kwargs):
+        calls.append(optimizer)
+        original(optimizer, loss, **kwargs)
+
+    monkeypatch.setattr(gan, "optimizer_step", counting)
+    generator, discriminator = gan.MLPGenerator(1, 1, hidden=4), gan.MLPDiscriminator(1, hidden=4)
+    g_opt, d_opt = (torch.optim.SGD(m.parameters(), 0.1) for m in (generator, discriminator))
+    gan.gan_step(generator, discriminator, g_opt, d_opt, g_steps=2)(torch.randn(4, 1))
+    assert calls == [d_opt, g_opt, g_opt]
+
+
+def test_dirac_gan_one_step_matches_closed_form():
+    """V = -log 2 - softplus(ψθ): ∂V/∂θ = -ψσ(ψθ), ∂V/∂ψ = -θσ(ψθ) - γψ (with the R1 penalty)."""
+    theta, psi, h = 0.7, -1.3, 0.05
+    s = torch.sigmoid(torch.tensor(theta * psi, dtype=torch.float64))
+    for gamma in (0.0, 2.0):
+        step = gan.dirac_gan_trajectory(theta, psi, steps=1, learning_rate=h, gradient_penalty=gamma)[1]
+        expected_psi = psi + h * (-theta * s - gamma * psi)
+        expected_theta = theta + h * psi * s  # G descends V
+        assert torch.allclose(step, torch.stack([expected_theta, expected_psi]).double(), atol=1e-12)
+    # alternating: G answers the moved D
+    step = gan.dirac_gan_trajectory(theta, psi, steps=1, learning_rate=h, simultaneous=False)[1]
+    new_psi = psi + h * (-theta * s)
+    expected_theta = theta + h * new_psi * torch.sigmoid(theta * new_psi)
+    assert torch.allclose(step, torch.stack([expected_theta, new_psi]).double(), atol=1e-12)
+
+
+def test_dirac_gan_simultaneous_spirals_out_and_penalty_converges():
+    """Simultaneous steps: |x|² grows by (1 + h²/4) per step near 0; with R1 the point converges."""
+    free = gan.dirac_gan_trajectory(0.01, 0.0, steps=200, learning_rate=0.1)
+    ratio = free.norm(dim=1)[1:] / free.norm(dim=1)[:-1]
+    assert torch.allclose(ratio, torch.full_like(ratio, math.sqrt(1 + 0.1**2 / 4)), rtol=1e-4)
+    damped = gan.dirac_gan_trajectory(1.0, 1.0, steps=500, learning_rate=0.1, gradient_penalty=1.0)
+    assert damped[-1].norm() < 1e-6

@@ -1,0 +1,113 @@
+"""A convolutional GAN for 28×28 digits (Radford et al., 2016, DCGAN) and the CNN that judges it.
+
+DCGAN's architecture guidelines (their Section 3), followed here:
+- D downsamples with strided convolutions, G upsamples with transposed (fractionally strided)
+  convolutions; no pooling layers.
+- Batch norm in G (every layer but the output) and in D (every layer but the input).
+- ReLU in G with tanh at the output (images in [-1, 1]); LeakyReLU (slope 0.2) in D.
+- Adam with β1 = 0.5 (the paper's learning rate is 2e-4; a smaller network trains faster at 1e-3).
+
+Shapes for ``width`` = w: G: z (batch, noise_dim) -> (batch, 2w, 7, 7) -> (batch, w, 14, 14) ->
+(batch, 1, 28, 28). D: (batch, 1, 28, 28) -> (batch, w', 14, 14) -> (batch, 2w', 7, 7) -> logit (batch,).
+Both players also accept flattened images (batch, 784), so ``helpers.gan.gan_step`` trains them.
+
+The judge (:class:`DigitClassifier`) is a small LeNet-style CNN trained on real digits; its
+predictions on generated digits give the classes covered and their balance
+(``helpers.gan_metrics.class_histogram_metrics``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .core import check_positive_int
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "DigitClassifier", "as_images"]
+
+IMAGE_SIZE = 28
+
+
+def as_images(x: Tensor) -> Tensor:
+    """(batch, 784) or (batch, 28, 28) or (batch, 1, 28, 28) -> (batch, 1, 28, 28); anything else refused."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"images must be floating point in [-1, 1], got {x.dtype}; convert with x.float() / 127.5 - 1")
+    shapes = {(IMAGE_SIZE * IMAGE_SIZE,), (IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE)}
+    if x.dim() < 2 or tuple(x.shape[1:]) not in shapes:
+        raise ValueError(f"images must have shape (batch, 784), (batch, 28, 28) or (batch, 1, 28, 28), "
+                         f"got {tuple(x.shape)}")
+    return x.reshape(x.shape[0], 1, IMAGE_SIZE, IMAGE_SIZE)
+
+
+class DCGANGenerator(nn.Module):
+    """G: z (batch, noise_dim) -> images (batch, 1, 28, 28) in [-1, 1]."""
+
+    def __init__(self, noise_dim: int, *, width: int = 32):
+        super().__init__()
+        self.noise_dim = check_positive_int(noise_dim, "noise_dim")
+        self.width = check_positive_int(width, "width")
+        self.project = nn.Sequential(  # the paper's first layer: a matrix product reshaped to a 4-D tensor
+            nn.Linear(noise_dim, 2 * width * 7 * 7, bias=False), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU()
+        )
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),  # 7 -> 14
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),  # 14 -> 28
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        if z.dim() != 2 or z.shape[1] != self.noise_dim:
+            raise ValueError(f"z must have shape (batch, noise_dim) = (*, {self.noise_dim}), got {tuple(z.shape)}")
+        x = self.project(z).reshape(-1, 2 * self.width, 7, 7)  # (batch, 2w, 7, 7)
+        return self.upsample(x)  # (batch, 1, 28, 28)
+
+    def sample(self, count: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """``count`` images (no gradient), in eval mode (batch norm's running statistics); mode restored."""
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            images = self(torch.randn(check_positive_int(count, "count"), self.noise_dim, generator=generator))
+        self.train(was_training)
+        return images
+
+
+class DCGANDiscriminator(nn.Module):
+    """D: images (batch, 1, 28, 28) or (batch, 784) -> logit (batch,)."""
+
+    def __init__(self, *, width: int = 16):
+        super().__init__()
+        width = check_positive_int(width, "width")
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, stride=2, padding=1),  # 28 -> 14, no batch norm on D's input layer
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),  # 14 -> 7
+            nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(as_images(x)).squeeze(-1)  # (batch,)
+
+
+class DigitClassifier(nn.Module):
+    """The judge: images (batch, 1, 28, 28) or (batch, 784) in [-1, 1] -> logits (batch, num_classes)."""
+
+    def __init__(self, *, num_classes: int = 10, width: int = 16, dropout: float = 0.25):
+        super().__init__()
+        width = check_positive_int(width, "width")
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (batch, w, 14, 14)
+            nn.Conv2d(width, 2 * width, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (batch, 2w, 7, 7)
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * width * 7 * 7, check_positive_int(num_classes, "num_classes")),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(as_images(x))  # (batch, num_classes)
