@@ -96,7 +96,9 @@ class Translator:
 
 def _loader(pairs: Sequence[Pair], translator: Translator, batch_size: int, generator: torch.Generator
             ) -> DataLoader:
-    examples = [(translator.source_vocabulary.encode(list(s)), translator.encode_targets([t])[0]) for s, t in pairs]
+    bos, eos = translator.target_vocabulary.index("<bos>"), translator.target_vocabulary.index("<eos>")
+    examples = [(translator.source_vocabulary.encode(list(source)),
+                 [bos, *translator.target_vocabulary.encode(list(target)), eos]) for source, target in pairs]
 
     def collate(batch: list) -> tuple[tuple[Tensor, Tensor], Tensor]:
         source, _ = pad_batch([ids for ids, _ in batch], 0)

@@ -212,3 +212,30 @@ def test_train_translator_learns_to_reverse_and_is_deterministic() -> None:
     assert first.translate(["abc"]) == again.translate(["abc"])
     with pytest.raises(ValueError, match="pairs"):
         train_translator([("abc", "")], **options)
+
+
+README_EXAMPLE = '''
+from helpers.translate import read_pairs, train_translator
+
+pairs = read_pairs("my_pairs.tsv")  # "source<TAB>target" per line; a bad line is named by its number
+held_out = pairs[: len(pairs) // 10]  # keep a tenth aside to measure
+translator = train_translator(pairs[len(held_out):], validation=held_out, epochs=EPOCHS, warmup=WARMUP)
+accuracy, outputs = translator.exact_match(held_out)
+print(f"exact match on held-out pairs: {accuracy:.1%}")
+print(translator.translate(["24.11.26"], beam_width=4))
+'''
+
+
+def test_readme_example_runs_on_a_learners_file(tmp_path, monkeypatch, capsys) -> None:
+    """The README's "Your own data" example for the date Transformer, on a small Latin-1 file with a blank line."""
+    from helpers.dates import date_examples, split_dates
+
+    days = split_dates(validation=0, test=0)["train"][:300]
+    lines = [f"{text}\t{iso}" for text, iso, _ in date_examples(days, ["de_DE short", "fr_FR long"])]
+    lines.insert(5, "")
+    (tmp_path / "my_pairs.tsv").write_bytes("\n".join(lines).encode("latin-1"))  # "février", "août" in Latin-1
+    monkeypatch.chdir(tmp_path)
+    code = README_EXAMPLE.replace("EPOCHS", "1").replace("WARMUP", "5")
+    exec(compile(code, "README example", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "exact match on held-out pairs:" in printed and "['" in printed
