@@ -49,7 +49,8 @@ class GRUTranslator(nn.Module):
         for name, value in (("source_vocabulary_size", source_vocabulary_size), ("embedding_dim", embedding_dim),
                             ("target_vocabulary_size", target_vocabulary_size), ("hidden_size", hidden_size)):
             check_positive_int(value, name)
-        if not 0 <= padding_id < min(source_vocabulary_size, target_vocabulary_size):
+        if isinstance(padding_id, bool) or not isinstance(padding_id, int) or not 0 <= padding_id < min(
+                source_vocabulary_size, target_vocabulary_size):
             raise ValueError(f"padding_id must be an id of both vocabularies, got {padding_id!r}")
         self.padding_id, self.hidden_size = padding_id, hidden_size
         self.source_embedding = nn.Embedding(source_vocabulary_size, embedding_dim, padding_idx=padding_id)

@@ -154,7 +154,7 @@ def train_translator(
     epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     check_positive_int(checkpoint_every, "checkpoint_every"), check_positive_int(average_last, "average_last")
     check_probability(label_smoothing, "label_smoothing")
-    if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise ValueError(f"learning_rate (the schedule's peak) must be a number > 0, got {learning_rate!r}")
     sources = Vocabulary.build([list(source) for source, _ in first], specials=SPECIALS)
     targets = Vocabulary.build([list(target) for _, target in first], specials=SPECIALS)

@@ -219,7 +219,7 @@ from helpers.translate import read_pairs, train_translator
 
 pairs = read_pairs("my_pairs.tsv")  # "source<TAB>target" per line; a bad line is named by its number
 held_out = pairs[: len(pairs) // 10]  # keep a tenth aside to measure
-translator = train_translator(pairs[len(held_out):], validation=held_out, epochs=EPOCHS, warmup=WARMUP)
+translator = train_translator(pairs[len(held_out):], validation=held_out, epochs=10, warmup=100)
 accuracy, outputs = translator.exact_match(held_out)
 print(f"exact match on held-out pairs: {accuracy:.1%}")
 print(translator.translate(["24.11.26"], beam_width=4))
@@ -235,7 +235,8 @@ def test_readme_example_runs_on_a_learners_file(tmp_path, monkeypatch, capsys) -
     lines.insert(5, "")
     (tmp_path / "my_pairs.tsv").write_bytes("\n".join(lines).encode("latin-1"))  # "février", "août" in Latin-1
     monkeypatch.chdir(tmp_path)
-    code = README_EXAMPLE.replace("EPOCHS", "1").replace("WARMUP", "5")
+    code = README_EXAMPLE.replace("epochs=10, warmup=100", "epochs=1, warmup=5")  # a quick run of the same lines
+    assert code != README_EXAMPLE
     exec(compile(code, "README example", "exec"), {})
     printed = capsys.readouterr().out
     assert "exact match on held-out pairs:" in printed and "['" in printed
