@@ -2,7 +2,8 @@
 
 Both models get the same embeddings, positional encoding and generator (ours); the reference runs PyTorch's
 ``nn.Transformer`` (post-norm, dropout off) in between. A step is forward, label-smoothed loss, backward and an
-Adam update, on the date task's shapes (batch 64, source 30, target 11). Not a test: timings vary.
+Adam update, on the date task's shapes (batch 64, source 30, target 11). A second row times notebook 05's
+recurrent baseline (``helpers.recurrent.GRUTranslator``) on the same batch. Not a test: timings vary.
 Run: ``python benchmarks/bench_transformer.py`` (or ``python benchmarks/run.py transformer``).
 """
 
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from helpers.attention import causal_mask, to_pytorch_attn_mask, to_pytorch_key_padding_mask
+from helpers.recurrent import GRUTranslator
 from helpers.seq2seq import label_smoothed_cross_entropy
 from helpers.training import supervised_step
 from helpers.transformer import Transformer
@@ -65,6 +67,12 @@ def run() -> list[dict]:
         "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
         "reference": "nn.Transformer, same size",
         "reference_s": seconds_per_call(training_step(reference, source, target), repeats=20, warmup=3),
+    }, {  # notebook 05's recurrent baseline: its decoder runs one GRU cell per target character
+        "benchmark": "Transformer training step against the GRU + additive attention baseline of similar size",
+        "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
+        "reference": "GRUTranslator (embedding 64, hidden 96)",
+        "reference_s": seconds_per_call(training_step(GRUTranslator(VOCAB, 15, embedding_dim=64, hidden_size=96),
+                                                      source, target), repeats=20, warmup=3),
     }]
 
 
