@@ -2,7 +2,8 @@
 
 Both models get the same embeddings, positional encoding and generator (ours); the reference runs PyTorch's
 ``nn.Transformer`` (post-norm, dropout off) in between. A step is forward, label-smoothed loss, backward and an
-Adam update, on the date task's shapes (batch 64, source 30, target 11). Not a test: timings vary.
+Adam update, on the date task's shapes (batch 64, source 30, target 11). A second row times notebook 05's
+recurrent baseline (``helpers.recurrent.GRUTranslator``) on the same batch. Not a test: timings vary.
 Run: ``python benchmarks/bench_transformer.py`` (or ``python benchmarks/run.py transformer``).
 """
 
@@ -14,12 +15,14 @@ import torch
 from torch import nn
 
 from helpers.attention import causal_mask, to_pytorch_attn_mask, to_pytorch_key_padding_mask
+from helpers.recurrent import GRUTranslator
+from helpers.seq2seq import label_smoothed_cross_entropy
 from helpers.training import supervised_step
-from helpers.transformer import Transformer, label_smoothed_cross_entropy
+from helpers.transformer import Transformer
 from timing import seconds_per_call
 
 BATCH, SOURCE_LEN, TARGET_LEN, VOCAB = 64, 30, 11, 80
-SIZES = {"d_model": 64, "num_heads": 4, "num_layers": 2, "d_ff": 256}
+SIZES = {"num_layers": 2, "d_model": 64, "num_heads": 4, "d_ff": 256}
 
 
 class ReferenceModel(nn.Module):
@@ -48,7 +51,7 @@ def training_step(model: nn.Module, source: torch.Tensor, target: torch.Tensor) 
     """One Adam step of the notebooks' own ``supervised_step``: teacher forcing, label smoothing 0.1."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
     step = supervised_step(model, optimizer, lambda logits, next_tokens: label_smoothed_cross_entropy(
-        logits, next_tokens, 0.1, 0))
+        logits, next_tokens, 0.1, ignore_index=0))
     return lambda: step(((source, target[:, :-1]), target[:, 1:]))
 
 
@@ -57,13 +60,19 @@ def run() -> list[dict]:
     source = torch.randint(4, VOCAB, (BATCH, SOURCE_LEN))
     source[: BATCH // 2, SOURCE_LEN // 2 :] = 0  # half the batch padded, as in real batches
     target = torch.randint(4, 15, (BATCH, TARGET_LEN + 1))
-    ours = Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_len=48)
-    reference = ReferenceModel(Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_len=48))
+    ours = Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_length=48)
+    reference = ReferenceModel(Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_length=48))
     return [{
         "benchmark": "Transformer training step (d64, 2+2 layers, batch 64)",
         "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
         "reference": "nn.Transformer, same size",
         "reference_s": seconds_per_call(training_step(reference, source, target), repeats=20, warmup=3),
+    }, {  # notebook 05's recurrent baseline: its decoder runs one GRU cell per target character
+        "benchmark": "Transformer training step against the GRU + additive attention baseline of similar size",
+        "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
+        "reference": "GRUTranslator (embedding 64, hidden 96)",
+        "reference_s": seconds_per_call(training_step(GRUTranslator(VOCAB, 15, embedding_dim=64, hidden_size=96),
+                                                      source, target), repeats=20, warmup=3),
     }]
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from helpers.attention import causal_mask, padding_mask, to_pytorch_attn_mask, to_pytorch_key_padding_mask
+from helpers.seq2seq import greedy_decode
 from helpers.transformer import (
-    DATE_FORMATS,
-    FIRST_DATE,
     Decoder,
     DecoderLayer,
     Encoder,
@@ -21,14 +18,7 @@ from helpers.transformer import (
     PositionalEncoding,
     TokenEmbedding,
     Transformer,
-    date_examples,
-    format_date,
-    greedy_decode,
-    label_smoothed_cross_entropy,
     sinusoidal_positional_encoding,
-    split_dates,
-    transformer_learning_rate,
-    warmup_scheduler,
 )
 
 D_MODEL, HEADS, D_FF = 16, 4, 32
@@ -53,10 +43,10 @@ def test_positional_encoding_is_the_papers_formula() -> None:
 
 
 def test_positional_encoding_adds_the_table_and_refuses_long_sequences() -> None:
-    module = PositionalEncoding(D_MODEL, max_len=10)
+    module = PositionalEncoding(D_MODEL, max_length=10)
     x = torch.randn(2, 6, D_MODEL)
     torch.testing.assert_close(module(x), x + sinusoidal_positional_encoding(10, D_MODEL)[:6])
-    with pytest.raises(ValueError, match="max_len=10"):
+    with pytest.raises(ValueError, match="max_length=10"):
         module(torch.randn(2, 11, D_MODEL))
     with pytest.raises(ValueError, match="even"):
         sinusoidal_positional_encoding(10, 7)
@@ -115,7 +105,8 @@ def test_stacks_equal_pytorch_stacks_without_their_final_norm() -> None:
     encoder_layer, decoder_layer = _pytorch_encoder_layer(), _pytorch_decoder_layer()
     their_encoder = nn.TransformerEncoder(encoder_layer, 2, norm=None, enable_nested_tensor=False).eval()
     their_decoder = nn.TransformerDecoder(decoder_layer, 2, norm=None).eval()
-    our_encoder, our_decoder = Encoder(2, D_MODEL, HEADS, D_FF, 0.0), Decoder(2, D_MODEL, HEADS, D_FF, 0.0)
+    sizes = {"num_layers": 2, "d_model": D_MODEL, "num_heads": HEADS, "d_ff": D_FF, "dropout": 0.0}
+    our_encoder, our_decoder = Encoder(**sizes), Decoder(**sizes)
     our_encoder.layers = nn.ModuleList(EncoderLayer.from_pytorch(layer) for layer in their_encoder.layers)
     our_decoder.layers = nn.ModuleList(DecoderLayer.from_pytorch(layer) for layer in their_decoder.layers)
     source, target = torch.randn(2, 6, D_MODEL), torch.randn(2, 4, D_MODEL)
@@ -131,8 +122,6 @@ def test_stacks_equal_pytorch_stacks_without_their_final_norm() -> None:
 
 
 def test_from_pytorch_rejects_other_layer_kinds() -> None:
-    with pytest.raises(ValueError, match="norm_first=False"):
-        EncoderLayer.from_pytorch(nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, batch_first=True, norm_first=True))
     with pytest.raises(ValueError, match="relu"):
         DecoderLayer.from_pytorch(nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, batch_first=True, activation="gelu"))
     with pytest.raises(TypeError, match="TransformerEncoderLayer"):
@@ -143,7 +132,8 @@ def test_from_pytorch_rejects_other_layer_kinds() -> None:
 
 
 def _model(dropout: float = 0.0) -> Transformer:
-    return Transformer(12, 9, D_MODEL, HEADS, 2, D_FF, dropout, max_len=16).eval()
+    return Transformer(12, 9, num_layers=2, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=dropout,
+                       max_length=16).eval()
 
 
 def test_decoder_cannot_see_the_future() -> None:
@@ -169,7 +159,7 @@ def test_model_shapes_and_errors() -> None:
     assert model(torch.randint(1, 12, (3, 6)), torch.randint(1, 9, (3, 5))).shape == (3, 5, 9)
     with pytest.raises(ValueError, match="source and target vocabularies"):
         model(torch.randint(1, 12, (3, 6)), torch.full((3, 5), 10))
-    with pytest.raises(ValueError, match="max_len=16"):
+    with pytest.raises(ValueError, match="max_length=16"):
         model(torch.randint(1, 12, (3, 17)), torch.randint(1, 9, (3, 5)))
     with pytest.raises(ValueError, match="target_in"):
         model(torch.randint(1, 12, (3, 6)), torch.randint(1, 9, (2, 5)))
@@ -188,96 +178,119 @@ def test_greedy_decode_follows_the_argmax_and_stops_at_eos() -> None:
     model = _model()
     bos, eos = 2, 3
     source = torch.randint(4, 12, (5, 6))
-    output = greedy_decode(model, source, max_len=7, bos_id=bos, eos_id=eos)
+    output = greedy_decode(model, source, max_length=7, bos_id=bos, eos_id=eos)
     assert output.shape[0] == 5 and output.shape[1] <= 7
     logits = model(source, torch.cat([torch.full((5, 1), bos), output[:, :-1]], dim=1))
     for row in range(5):
         tokens = output[row].tolist()
         end = tokens.index(eos) + 1 if eos in tokens else len(tokens)
         assert logits[row, :end].argmax(-1).tolist() == tokens[:end]  # each token is the most likely next one
-        assert all(token == model.pad_id for token in tokens[end:])  # padding after <eos>
+        assert all(token == model.padding_id for token in tokens[end:])  # padding after <eos>
 
 
-# --- loss and schedule --------------------------------------------------------------------------
+# --- issue 22: float64, dropout, pre-norm and gradients against PyTorch ------------------------
 
 
-def test_label_smoothing_equals_pytorch_cross_entropy() -> None:
-    logits, targets = torch.randn(4, 6, 10), torch.randint(0, 10, (4, 6))
-    targets[0, 3:] = 0  # some padding
-    for smoothing in (0.0, 0.1, 0.3):
-        expected = F.cross_entropy(logits.reshape(-1, 10), targets.reshape(-1), ignore_index=0,
-                                   label_smoothing=smoothing)
-        torch.testing.assert_close(label_smoothed_cross_entropy(logits, targets, smoothing, 0), expected)
-    plain = F.cross_entropy(logits.reshape(-1, 10), targets.reshape(-1))
-    torch.testing.assert_close(label_smoothed_cross_entropy(logits, targets, 0.0, None), plain)
+def _grads(module: nn.Module, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Parameter and input gradients under PyTorch's names (our W_Q, W_K, W_V stacked into in_proj)."""
+    grads = {name: p.grad for name, p in module.named_parameters()}
+    for ours, theirs in (("self_attention", "self_attn"), ("cross_attention", "multihead_attn")):
+        for kind in ("weight", "bias"):
+            parts = [grads.pop(f"{ours}.{p}_proj.{kind}", None) for p in "qkv"]
+            if parts[0] is not None:
+                grads[f"{theirs}.in_proj_{kind}"] = torch.cat(parts)
+                grads[f"{theirs}.out_proj.{kind}"] = grads.pop(f"{ours}.out_proj.{kind}")
+    grads = {name.replace("feed_forward.", ""): grad for name, grad in grads.items()}
+    return {**grads, **{f"input {i}": x.grad for i, x in enumerate(inputs)}}
 
 
-def test_label_smoothing_prefers_a_less_confident_model() -> None:
-    targets = torch.tensor([1])
-    sure, modest = torch.tensor([[-100.0, 100.0, -100.0]]), torch.tensor([[0.0, 3.0, 0.0]])
-    assert label_smoothed_cross_entropy(modest, targets, 0.1, None) < label_smoothed_cross_entropy(sure, targets, 0.1,
-                                                                                                   None)
-    with pytest.raises(ValueError, match="ignore_index"):
-        label_smoothed_cross_entropy(torch.randn(2, 5), torch.zeros(2, dtype=torch.long), 0.1, 0)
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_layers_match_pytorch_in_float64_values_and_gradients(norm_first: bool) -> None:
+    torch.manual_seed(3)
+    kinds = {"dtype": torch.float64, "batch_first": True, "dropout": 0.0, "norm_first": norm_first}
+    their_encoder = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, **kinds).train()
+    their_decoder = nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, **kinds).train()  # training: no fast path
+    our_encoder, our_decoder = EncoderLayer.from_pytorch(their_encoder), DecoderLayer.from_pytorch(their_decoder)
+    assert all(p.dtype == torch.float64 for p in [*our_encoder.parameters(), *our_decoder.parameters()])
+    mask = padding_mask(torch.tensor([7, 4, 2]))
+    x = torch.randn(3, 7, D_MODEL, dtype=torch.float64)
+    y = torch.randn(3, 5, D_MODEL, dtype=torch.float64)
+    outputs = []
+    for ours in (True, False):
+        xs, ys = x.clone().requires_grad_(), y.clone().requires_grad_()
+        if ours:
+            memory = our_encoder(xs, mask)[0]
+            out = our_decoder(ys, memory, causal_mask(5), mask)[0]
+        else:
+            memory = their_encoder(xs, src_key_padding_mask=to_pytorch_key_padding_mask(mask))
+            out = their_decoder(ys, memory, tgt_mask=to_pytorch_attn_mask(causal_mask(5)),
+                                memory_key_padding_mask=to_pytorch_key_padding_mask(mask))
+        (out * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out)).sum().backward()
+        encoder_grads = _grads(our_encoder if ours else their_encoder, xs)
+        outputs.append((out.detach(), {**{f"encoder {k}": v for k, v in encoder_grads.items()},
+                                       **_grads(our_decoder if ours else their_decoder, ys)}))
+    (ours_out, ours_grads), (theirs_out, theirs_grads) = outputs
+    torch.testing.assert_close(ours_out, theirs_out, atol=1e-12, rtol=1e-10)
+    assert sorted(ours_grads) == sorted(theirs_grads) and len(ours_grads) == 12 + 18 + 2  # parameters and inputs
+    for name, grad in theirs_grads.items():
+        torch.testing.assert_close(ours_grads[name], grad, atol=1e-11, rtol=1e-9, msg=name)
 
 
-def test_learning_rate_schedule_values() -> None:
-    d_model, warmup = 512, 4000
-    assert transformer_learning_rate(1, d_model, warmup) == pytest.approx(512**-0.5 * 4000**-1.5)
-    peak = transformer_learning_rate(warmup, d_model, warmup)
-    assert peak == pytest.approx(512**-0.5 * 4000**-0.5)  # ≈ 7.0e-4
-    assert transformer_learning_rate(warmup // 2, d_model, warmup) == pytest.approx(peak / 2)  # linear warm-up
-    assert transformer_learning_rate(4 * warmup, d_model, warmup) == pytest.approx(peak / 2)  # then 1/√step
-    with pytest.raises(ValueError, match="step"):
-        transformer_learning_rate(0, d_model, warmup)
+def test_from_pytorch_takes_over_every_dropout_like_a_native_layer() -> None:
+    theirs = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.3, batch_first=True)
+    copied = EncoderLayer.from_pytorch(theirs)
+    native = EncoderLayer(d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=0.3)
+    for layer in (copied, native):
+        assert layer.self_attention.dropout == 0.3 and layer.feed_forward.dropout.p == 0.3
+        assert layer.dropout.p == 0.3 and layer.training
+    decoder = DecoderLayer.from_pytorch(nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.2, batch_first=True))
+    assert decoder.cross_attention.dropout == 0.2 and decoder.feed_forward.dropout.p == 0.2
 
 
-def test_warmup_scheduler_drives_the_optimizer() -> None:
-    parameter = nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.Adam([parameter], lr=1.0)
-    scheduler = warmup_scheduler(optimizer, 64, 10, factor=2.0)
-    seen = []
-    for _ in range(20):
-        seen.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    expected = [2.0 * transformer_learning_rate(step, 64, 10) for step in range(1, 21)]
-    assert seen == pytest.approx(expected)
+def test_source_mask_finds_padding_by_value_wherever_it_sits() -> None:
+    model = _model()
+    target = torch.tensor([[2, 5, 6]])
+    plain = model(torch.tensor([[3, 4, 5, 6]]), target)
+    mask = model.source_mask(torch.tensor([[0, 0, 3, 4], [3, 0, 4, 0]]))
+    assert mask[:, 0, 0].tolist() == [[False, False, True, True], [True, False, True, False]]
+    # the same tokens with padding on the left: only the positions (and so the encodings) differ
+    assert model(torch.tensor([[0, 0, 3, 4, 5, 6]]), target).shape == plain.shape
+    with pytest.raises(ValueError, match="no token but padding"):
+        model(torch.tensor([[3, 4], [0, 0]]), torch.tensor([[2, 5], [2, 5]]))
+    with pytest.raises(ValueError, match="no token but padding"):
+        model(torch.zeros(2, 0, dtype=torch.long), torch.tensor([[2, 5], [2, 5]]))
 
 
-# --- the date task ------------------------------------------------------------------------------
+def test_constructor_checks_its_arguments_once() -> None:
+    with pytest.raises(ValueError, match=r"padding_id must be an id of both vocabularies, in \[0, 9\)"):
+        Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, padding_id=9)
+    with pytest.raises(ValueError, match="padding_id"):
+        Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, padding_id=-1)
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=3, d_ff=D_FF)
+    with pytest.raises(ValueError, match="num_layers"):
+        Transformer(12, 9, num_layers=0, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF)
+    with pytest.raises(TypeError):
+        Transformer(12, 9, 2, D_MODEL)  # sizes are keyword-only: a row of bare numbers is refused
+    with pytest.raises(TypeError, match="integer token ids"):
+        _model()(torch.ones(1, 3), torch.ones(1, 2, dtype=torch.long))
 
 
-def test_dates_are_written_as_cldr_writes_them() -> None:
-    day = date(2026, 11, 24)
-    assert format_date(day, "en_US full") == "Tuesday, November 24, 2026"
-    assert format_date(day, "en_US short") == "11/24/26"
-    assert format_date(day, "de_DE full") == "Dienstag, 24. November 2026"
-    assert format_date(day, "fr_FR medium") == "24 nov. 2026"
-    assert format_date(day, "es_ES full") == "martes, 24 de noviembre de 2026"
-    assert format_date(day, "ja_JP full") == "2026年11月24日火曜日"
-    assert format_date(day, "ko_KR full") == "2026년 11월 24일 화요일"
-    assert format_date(date(1999, 3, 5), "de_DE short") == "05.03.99"
-    assert format_date(date(1999, 9, 5), "en_GB medium") == "5 Sept 1999"
-    with pytest.raises(ValueError, match="unknown date format"):
-        format_date(day, "xx_XX full")
+def test_greedy_decode_restores_the_models_mode() -> None:
+    model = _model().train()
+    greedy_decode(model, torch.randint(4, 12, (2, 5)), max_length=4, bos_id=2, eos_id=3)
+    assert model.training
+    with pytest.raises(ValueError, match="eos_id"):
+        greedy_decode(model, torch.randint(4, 12, (2, 5)), max_length=4, bos_id=2, eos_id=99)
 
 
-def test_every_text_names_exactly_one_date() -> None:
-    splits = split_dates()
-    seen: dict[str, date] = {}
-    for day in splits["train"][::5] + splits["test"]:
-        for name in DATE_FORMATS:
-            assert seen.setdefault(format_date(day, name), day) == day
-
-
-def test_split_is_by_date_and_deterministic() -> None:
-    splits = split_dates(validation=100, test=200, seed=3)
-    assert len(splits["validation"]) == 100 and len(splits["test"]) == 200
-    assert len(set(splits["train"]) | set(splits["validation"]) | set(splits["test"])) == 36525
-    assert not set(splits["train"]) & set(splits["test"]) and not set(splits["train"]) & set(splits["validation"])
-    assert split_dates(validation=100, test=200, seed=3) == splits
-    assert min(splits["train"] + splits["test"]) == FIRST_DATE
-    examples = date_examples(splits["test"][:50], seed=1)
-    assert examples == date_examples(splits["test"][:50], seed=1)
-    assert all(iso == day.isoformat() for (_, iso, _), day in zip(examples, splits["test"][:50], strict=True))
+def test_no_positional_encoding_makes_the_encoder_order_blind() -> None:
+    torch.manual_seed(0)
+    blind = Transformer(12, 9, num_layers=2, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=0.0,
+                        positional_encoding=False).eval()
+    source = torch.tensor([[4, 5, 6, 7]])
+    memory = blind.encode(source)[0]
+    shuffled = blind.encode(source[:, [2, 0, 3, 1]])[0]
+    torch.testing.assert_close(shuffled, memory[:, [2, 0, 3, 1]])  # permuting the input permutes the output
+    seeing = _model()
+    assert not torch.allclose(seeing.encode(source[:, [2, 0, 3, 1]])[0], seeing.encode(source)[0][:, [2, 0, 3, 1]])
