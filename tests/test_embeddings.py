@@ -28,7 +28,6 @@ from helpers.embeddings import (
     train_word2vec_on_file,
 )
 from helpers.text import Vocabulary
-from helpers.word_benchmarks import spearman
 
 # --- one-hot --------------------------------------------------------------------------------------
 
@@ -152,20 +151,6 @@ def test_model_rejects_wrong_shapes_with_the_layout():
         model(torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([3, 4]))
     with pytest.raises(ValueError, match="embedding_dim must be a positive integer, got 0"):
         SkipGramNegativeSampling(5, embedding_dim=0)
-
-
-# --- Spearman -----------------------------------------------------------------------------------
-
-
-def test_spearman_with_ties_by_hand():
-    # ranks x = [1, 2.5, 2.5, 4], y = [1, 3, 2, 4]; Pearson of the ranks = 4.5 / sqrt(4.5 · 5) = 3 / sqrt(10).
-    assert math.isclose(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 3 / math.sqrt(10))
-    assert math.isclose(spearman([1, 2, 3, 4], [1, 8, 27, 1000]), 1.0)  # any increasing function
-    assert math.isclose(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
-    with pytest.raises(ValueError, match="equal length"):
-        spearman([1, 2], [1, 2, 3])
-    with pytest.raises(ValueError, match="constant"):
-        spearman([1, 1, 1], [1, 2, 3])
 
 
 # --- the Wikipedia parser -----------------------------------------------------------------------
