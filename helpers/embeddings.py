@@ -193,8 +193,8 @@ class _PairScores(torch.autograd.Function):
     def backward(ctx, grad_scores):  # noqa: ANN001, ANN205
         v, u, centres, targets = ctx.saved_tensors
         grad_v = torch.bmm(grad_scores.unsqueeze(1), u).squeeze(1)  # (batch, d)
-        grad_input = torch.zeros(ctx.vocabulary_size, v.shape[1], dtype=v.dtype).index_add_(0, centres, grad_v)
-        pair_rows = torch.arange(len(centres)).repeat_interleave(targets.shape[1])  # (batch * (1 + k),)
+        grad_input = v.new_zeros(ctx.vocabulary_size, v.shape[1]).index_add_(0, centres, grad_v)  # dtype, device kept
+        pair_rows = torch.arange(len(centres), device=v.device).repeat_interleave(targets.shape[1])  # (batch·(1+k),)
         spread = torch.sparse_coo_tensor(torch.stack([targets.flatten(), pair_rows]), grad_scores.flatten(),
                                          (ctx.vocabulary_size, len(centres)), check_invariants=False)
         return grad_input, torch.sparse.mm(spread, v), None, None  # (vocabulary, d) each
