@@ -183,7 +183,7 @@ class _PairScores(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input_weight, output_weight, centres, targets):  # noqa: ANN001, ANN205
-        v = input_weight[centres]  # (batch, d)
+        v = input_weight.index_select(0, centres)  # (batch, d)
         u = output_weight.index_select(0, targets.flatten()).view(*targets.shape, -1)  # (batch, 1 + k, d)
         ctx.save_for_backward(v, u, centres, targets)
         ctx.vocabulary_size = input_weight.shape[0]
