@@ -7,45 +7,46 @@ and their Compositionality". For a centre word ``w`` and a word ``c`` seen near 
 
 where ``v`` are the input (centre) vectors, ``u`` the output (context) vectors and ``k`` the number
 of negative (noise) words. Frequent words are thrown away with probability ``1 − √(t / f(w))``
-(eq. 5, ``f`` = relative frequency) and each centre word looks at a window of random size 1..``window``
-on each side, as in the paper's code, which weights near words more. One deliberate deviation:
-word2vec runs plain SGD after every single pair; here Adam updates on batches of thousands of pairs,
-which is what makes PyTorch on a CPU fast enough (see :func:`train_word2vec`).
+(eq. 5, ``f`` = relative frequency, ``t`` = ``subsample_threshold``) and each centre word looks at a
+window of random size 1..``window`` on each side, as in the paper's code, which weights near words
+more. One deliberate deviation: word2vec runs plain SGD after every single pair; here Adam updates
+on batches of thousands of pairs (notebook 01 measures plain SGD on such batches).
 
-Also here: Spearman's rank
-correlation (no SciPy), the word-similarity evaluation, and :class:`WordVectors`, the trained
-vectors that other notebooks (the Text CNN) reuse.
+Speed: an epoch's pairs and noise words are drawn at once, with no Python loop per pair or token.
+Evaluation: :mod:`helpers.word_benchmarks`; the count-based baseline: :mod:`helpers.count_vectors`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import check_positive_int, check_shape, check_token_ids
-from .datasets import read_word_pairs
-from .text import Vocabulary
-from .training import History, train
+from .core import check_choice, check_positive_int, check_shape, check_token_ids
+from .datasets import read_text_lines
+from .text import Vocabulary, tokenize
+from .training import optimizer_step, train
+from .word_vectors import WordVectors
 
 __all__ = [
     "PairBatches",
     "SkipGramNegativeSampling",
     "WordVectors",
     "cosine_similarity_matrix",
-    "evaluate_word_similarity",
     "keep_probabilities",
     "negative_sampling_loss",
     "noise_distribution",
+    "noise_table",
     "one_hot",
+    "read_sentences",
     "skipgram_pairs",
-    "spearman",
     "train_word2vec",
+    "train_word2vec_on_file",
 ]
 
 
@@ -55,14 +56,17 @@ __all__ = [
 def one_hot(ids: torch.Tensor | Sequence[int], vocabulary_size: int) -> torch.Tensor:
     """Rows of the identity matrix: ``(n,)`` word ids -> ``(n, vocabulary_size)`` float one-hot vectors."""
     vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
-    ids = check_token_ids(torch.as_tensor(ids, dtype=torch.int64), vocabulary_size)
+    ids = torch.as_tensor(ids)
+    if ids.is_floating_point() or ids.dtype == torch.bool:
+        raise TypeError(f"word ids must be integers, got dtype {ids.dtype}; use .long() only if they are whole")
+    ids = check_token_ids(ids.long(), vocabulary_size)
     return F.one_hot(ids, vocabulary_size).float()
 
 
 def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
-    """``(n, d)`` vectors -> ``(n, n)`` cosine similarities (zero vectors give 0, not NaN)."""
-    check_shape(vectors, (None, None), "vectors", "(n, dimension)")
-    unit = F.normalize(vectors.float(), dim=1)
+    """``(n, d)`` vectors -> ``(n, n)`` cosine similarities (zero vectors give 0, not NaN); dtype kept."""
+    check_shape(vectors, (None, None), "vectors", "(n, embedding_dim)")
+    unit = F.normalize(vectors if vectors.is_floating_point() else vectors.float(), dim=1)
     return unit @ unit.T
 
 
@@ -72,29 +76,29 @@ def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
 def noise_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Tensor:
     """P_n(w) = count(w)^power / Σ count^power: the distribution negative words are drawn from.
 
-    The power 3/4 (the paper's choice) raises rare words' chance of being a negative above their
-    share of the corpus and lowers that of "the", "of", ...
+    The power 3/4 (the paper's) raises rare words' chance of being a negative above their share.
     """
     counts = torch.as_tensor(counts, dtype=torch.float64)
-    if counts.ndim != 1 or counts.numel() == 0 or bool((counts < 0).any()) or float(counts.sum()) <= 0:
+    if counts.ndim != 1 or counts.numel() == 0 or bool((counts < 0).any()) or not float(counts.sum()) > 0:
         raise ValueError("counts must be a non-empty 1-D tensor of non-negative word counts with a positive sum")
     weights = counts.pow(power) * (counts > 0)  # 0 ** power is 1 for power 0: keep unseen words at 0
     return weights / weights.sum()
 
 
-def keep_probabilities(counts: torch.Tensor, threshold: float = 1e-4) -> torch.Tensor:
+def keep_probabilities(counts: torch.Tensor, subsample_threshold: float = 1e-4) -> torch.Tensor:
     """Probability of keeping each occurrence of a word: min(1, √(t / f(w))), i.e. discard 1 − √(t/f).
 
-    ``f(w)`` is the word's share of all tokens and ``t`` the threshold; words rarer than ``t``
-    are always kept. ``threshold=0`` switches subsampling off (every word kept).
+    ``f(w)`` is the word's share of all tokens and ``t`` the ``subsample_threshold``; words rarer than
+    ``t`` are always kept. ``subsample_threshold=0`` switches subsampling off (every word kept).
     """
     counts = torch.as_tensor(counts, dtype=torch.float64)
-    if not (isinstance(threshold, (int, float)) and threshold >= 0):
-        raise ValueError(f"threshold (subsample) must be a number >= 0, got {threshold!r}")
-    if threshold == 0:
+    t = subsample_threshold
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not t >= 0 or math.isinf(t):
+        raise ValueError(f"subsample_threshold must be a finite number >= 0 (the paper's t, e.g. 1e-4), got {t!r}")
+    if t == 0:
         return torch.ones_like(counts)
     frequency = counts / counts.sum()
-    return torch.sqrt(threshold / frequency.clamp_min(1e-300)).clamp(max=1.0)
+    return torch.sqrt(t / frequency.clamp_min(1e-300)).clamp(max=1.0)
 
 
 def skipgram_pairs(
@@ -108,6 +112,10 @@ def skipgram_pairs(
     tokens, this loops over the offsets 1..window and takes all centres at once.
     """
     window = check_positive_int(window, "window")
+    ids, sentence_ids = np.asarray(ids), np.asarray(sentence_ids)
+    if ids.ndim != 1 or ids.shape != sentence_ids.shape:
+        raise ValueError(f"ids and sentence_ids must be 1-D and of equal length, got shapes {ids.shape} "
+                         f"and {sentence_ids.shape}: one sentence number per token")
     reach = generator.integers(1, window + 1, size=len(ids))  # (tokens,) each centre's window
     centres, contexts = [], []
     for offset in range(1, window + 1):
@@ -134,17 +142,17 @@ def negative_sampling_loss(positive_scores: torch.Tensor, negative_scores: torch
 class SkipGramNegativeSampling(nn.Module):
     """Two embedding tables: input vectors ``v`` for centre words, output vectors ``u`` for contexts.
 
-    Initialised as in word2vec's code: ``v`` uniform in ±0.5/dimension, ``u`` zero. The input
+    Initialised as in word2vec's code: ``v`` uniform in ±0.5/embedding_dim, ``u`` zero. The input
     vectors are the word vectors one keeps.
     """
 
-    def __init__(self, vocabulary_size: int, dimension: int, sparse: bool = False):
+    def __init__(self, vocabulary_size: int, *, embedding_dim: int = 100):
         super().__init__()
-        vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
-        dimension = check_positive_int(dimension, "dimension")
-        self.input_vectors = nn.Embedding(vocabulary_size, dimension, sparse=sparse)
-        self.output_vectors = nn.Embedding(vocabulary_size, dimension, sparse=sparse)
-        nn.init.uniform_(self.input_vectors.weight, -0.5 / dimension, 0.5 / dimension)
+        self.vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
+        embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+        self.input_vectors = nn.Embedding(vocabulary_size, embedding_dim)
+        self.output_vectors = nn.Embedding(vocabulary_size, embedding_dim)
+        nn.init.uniform_(self.input_vectors.weight, -0.5 / embedding_dim, 0.5 / embedding_dim)
         nn.init.zeros_(self.output_vectors.weight)
 
     def forward(self, centres: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
@@ -152,150 +160,89 @@ class SkipGramNegativeSampling(nn.Module):
         check_shape(centres, (None,), "centres", "(batch,)")
         check_shape(contexts, (centres.shape[0],), "contexts", "(batch,)")
         check_shape(negatives, (centres.shape[0], None), "negatives", "(batch, negatives)")
-        v = self.input_vectors(centres)  # (batch, d)
-        u_context = self.output_vectors(contexts)  # (batch, d)
-        u_noise = self.output_vectors(negatives)  # (batch, k, d)
-        positive = (u_context * v).sum(dim=1)  # (batch,)
-        negative = (u_noise * v.unsqueeze(1)).sum(dim=2)  # (batch, k); faster than bmm's many tiny products
-        return negative_sampling_loss(positive, negative)
+        for name, ids in (("centres", centres), ("contexts", contexts), ("negatives", negatives)):
+            if ids.is_floating_point() or ids.dtype == torch.bool:
+                raise TypeError(f"{name} must hold integer word ids, got dtype {ids.dtype}")
+            check_token_ids(ids, self.vocabulary_size, name, "ids come from the vocabulary the model was built for")
+        return self.pair_losses(centres, contexts, negatives)
+
+    def pair_losses(self, centres: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` without the argument checks (the trainer's ids are valid by construction)."""
+        targets = torch.cat([contexts.unsqueeze(1), negatives], dim=1)  # (batch, 1 + k): one lookup for all
+        scores = _PairScores.apply(self.input_vectors.weight, self.output_vectors.weight, centres, targets)
+        return -F.logsigmoid(scores[:, 0]) - F.logsigmoid(-scores[:, 1:]).sum(dim=1)  # eq. 4, (batch,)
+
+
+class _PairScores(torch.autograd.Function):
+    """scores[i, j] = v[centres[i]] · u[targets[i, j]], with a backward that PyTorch's generic one is slow at.
+
+    Gradients (g = ∂loss/∂scores): ∂/∂v_w = Σ_j g_ij u_j, one small matrix product per pair (bmm);
+    ∂/∂u_c = Σ_{(i, j): target c} g_ij v_i, one sparse (vocabulary × batch) @ (batch × d) product,
+    instead of materialising every g_ij v_i and adding them up row by row. Checked against autograd.
+    """
+
+    @staticmethod
+    def forward(ctx, input_weight, output_weight, centres, targets):  # noqa: ANN001, ANN205
+        v = input_weight.index_select(0, centres)  # (batch, d)
+        u = output_weight.index_select(0, targets.flatten()).view(*targets.shape, -1)  # (batch, 1 + k, d)
+        ctx.save_for_backward(v, u, centres, targets)
+        ctx.vocabulary_size = input_weight.shape[0]
+        return (u * v.unsqueeze(1)).sum(dim=2)  # (batch, 1 + k)
+
+    @staticmethod
+    def backward(ctx, grad_scores):  # noqa: ANN001, ANN205
+        v, u, centres, targets = ctx.saved_tensors
+        grad_v = torch.bmm(grad_scores.unsqueeze(1), u).squeeze(1)  # (batch, d)
+        grad_input = v.new_zeros(ctx.vocabulary_size, v.shape[1]).index_add_(0, centres, grad_v)  # dtype, device kept
+        pair_rows = torch.arange(len(centres), device=v.device).repeat_interleave(targets.shape[1])  # (batch·(1+k),)
+        spread = torch.sparse_coo_tensor(torch.stack([targets.flatten(), pair_rows]), grad_scores.flatten(),
+                                         (ctx.vocabulary_size, len(centres)), check_invariants=False)
+        return grad_input, torch.sparse.mm(spread, v), None, None  # (vocabulary, d) each
 
 
 # --- batches for one epoch ----------------------------------------------------------------------
 
 
-class PairBatches:
-    """One epoch of shuffled (centres, contexts, negatives) batches, drawn from a seeded generator.
+def noise_table(noise: torch.Tensor, size: int = 2**20) -> np.ndarray:
+    """word2vec's unigram table: ``size`` slots, word w filling a share P_n(w) of them.
 
-    Subsampling, windows, shuffling and noise words are all drawn anew each epoch, as word2vec does.
+    Drawing a noise word is then one random slot, a lookup in a table that fits in the cache,
+    instead of a binary search over the cumulative distribution. Each word's share is rounded to
+    1/size (word2vec's table has 10^8 slots; 2^20 ≈ 10^6 here, ample for a vocabulary of 10^4).
+    """
+    cumulative = np.cumsum(noise.numpy())
+    slots = (np.arange(size) + 0.5) / size * cumulative[-1]  # the midpoint of each slot
+    return np.minimum(np.searchsorted(cumulative, slots, side="right"), len(cumulative) - 1).astype(np.int32)
+
+
+class PairBatches:
+    """One epoch of shuffled (centres, contexts, negatives) batches, all drawn at once from a seed.
+
+    Subsampling, windows, shuffling and noise words are drawn anew each epoch, as word2vec does.
     """
 
-    def __init__(
-        self,
-        ids: np.ndarray,
-        sentence_ids: np.ndarray,
-        keep: np.ndarray,
-        noise: torch.Tensor,
-        *,
-        window: int,
-        negatives: int,
-        batch_size: int,
-        seed: int,
-    ):
+    def __init__(self, ids: np.ndarray, sentence_ids: np.ndarray, keep: np.ndarray, noise: torch.Tensor,
+                 *, window: int, negatives: int, batch_size: int, seed: int):
         generator = np.random.default_rng(seed)
         kept = generator.random(len(ids)) < keep[ids]  # subsampling: drop frequent words' occurrences
         centres, contexts = skipgram_pairs(ids[kept], sentence_ids[kept], window, generator)
-        order = generator.permutation(len(centres))
-        self.centres = torch.from_numpy(centres[order])
-        self.contexts = torch.from_numpy(contexts[order])
-        self.noise_cumulative = np.cumsum(noise.numpy())
-        self.negatives, self.batch_size, self.generator = negatives, batch_size, generator
-        if len(self.centres) == 0:
+        if len(centres) == 0:
             raise ValueError("no (centre, context) pairs: the corpus is too small or every sentence has one word")
+        order = generator.permutation(len(centres))
+        table = noise_table(noise)
+        noise_words = table[generator.integers(0, len(table), size=(len(centres), negatives))]
+        self.centres = torch.from_numpy(centres[order])  # (pairs,)
+        self.contexts = torch.from_numpy(contexts[order])  # (pairs,)
+        self.negatives = torch.from_numpy(noise_words.astype(np.int64))  # (pairs, k)
+        self.batch_size = batch_size
 
     def __len__(self) -> int:
         return math.ceil(len(self.centres) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         for start in range(0, len(self.centres), self.batch_size):
-            centres = self.centres[start : start + self.batch_size]
-            # Inverse-CDF sampling from P_n: one uniform number per noise word, a binary search each.
-            uniform = self.generator.random((len(centres), self.negatives))
-            noise = np.searchsorted(self.noise_cumulative, uniform, side="right")
-            noise = np.minimum(noise, len(self.noise_cumulative) - 1)
-            yield centres, self.contexts[start : start + self.batch_size], torch.from_numpy(noise)
-
-
-# --- trained vectors ----------------------------------------------------------------------------
-
-
-@dataclass
-class WordVectors:
-    """Word vectors with their vocabulary: ``vectors[i]`` belongs to ``vocabulary.tokens[i]``."""
-
-    vocabulary: Vocabulary
-    vectors: torch.Tensor  # (len(vocabulary), dimension)
-    history: History | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        check_shape(self.vectors, (len(self.vocabulary), None), "vectors", "(vocabulary, dimension)")
-        self.vectors = self.vectors.detach().float().clone()  # a copy: later training of a model cannot change it
-        self._unit = F.normalize(self.vectors, dim=1)
-        # Specials (<pad>, <unk>) and words never seen in training are no one's neighbours.
-        self._searchable = self.vocabulary.counts_by_id() > 0
-
-    @property
-    def dimension(self) -> int:
-        return self.vectors.shape[1]
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.vocabulary and self.vocabulary.count(word) > 0
-
-    def index(self, word: str) -> int:
-        if word not in self:
-            raise KeyError(
-                f"{word!r} is not in the vocabulary ({len(self.vocabulary):,} words). Words are lower-case and "
-                "must occur at least min_count times in the training corpus; check the spelling or lower min_count"
-            )
-        return self.vocabulary.index(word)
-
-    def vector(self, word: str) -> torch.Tensor:
-        """The ``(dimension,)`` vector of ``word`` (KeyError with advice if it is unknown)."""
-        return self.vectors[self.index(word)]
-
-    def similarity(self, first: str, second: str) -> float:
-        """Cosine similarity of two words' vectors."""
-        return float(self._unit[self.index(first)] @ self._unit[self.index(second)])
-
-    def most_similar(self, word: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` words with the highest cosine similarity to ``word`` (itself excluded)."""
-        k = check_positive_int(k, "k")
-        index = self.index(word)
-        scores = self._unit @ self._unit[index]  # (vocabulary,)
-        scores = scores.masked_fill(~self._searchable, -math.inf)
-        scores[index] = -math.inf
-        top = torch.topk(scores, min(k, int(self._searchable.sum()) - 1))
-        return [(self.vocabulary.tokens[i], float(s)) for s, i in zip(top.values.tolist(), top.indices.tolist())]
-
-
-# --- evaluation ---------------------------------------------------------------------------------
-
-
-def _average_ranks(values: torch.Tensor) -> torch.Tensor:
-    """Ranks 1..n; tied values share the mean of the ranks they occupy."""
-    unique, inverse, counts = torch.unique(values, sorted=True, return_inverse=True, return_counts=True)
-    last_rank = torch.cumsum(counts, 0).double()  # (unique,) rank of each group's last member
-    mean_rank = last_rank - (counts.double() - 1) / 2
-    return mean_rank[inverse]
-
-
-def spearman(x: Sequence[float] | torch.Tensor, y: Sequence[float] | torch.Tensor) -> float:
-    """Spearman's rank correlation: Pearson's correlation of the (tie-averaged) ranks."""
-    x = torch.as_tensor(x, dtype=torch.float64)
-    y = torch.as_tensor(y, dtype=torch.float64)
-    if x.ndim != 1 or x.shape != y.shape or x.numel() < 2:
-        raise ValueError(
-            f"spearman needs two 1-D sequences of equal length >= 2, got shapes {tuple(x.shape)} and {tuple(y.shape)}"
-        )
-    rx, ry = _average_ranks(x), _average_ranks(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denominator = torch.sqrt((rx * rx).sum() * (ry * ry).sum())
-    if float(denominator) == 0:
-        raise ValueError("spearman is undefined when one of the sequences is constant")
-    return float((rx * ry).sum() / denominator)
-
-
-def evaluate_word_similarity(vectors: WordVectors, benchmark: str = "wordsim353") -> dict[str, float]:
-    """Spearman correlation of cosine similarity with human scores on the pairs the vocabulary covers.
-
-    Returns ``{"spearman": ..., "covered": pairs used, "total": pairs in the benchmark}``.
-    """
-    pairs = read_word_pairs(benchmark)
-    covered = [(a, b, score) for a, b, score in pairs if a in vectors and b in vectors]
-    if len(covered) < 2:
-        raise ValueError(f"only {len(covered)} of the {len(pairs)} {benchmark} pairs are in the vocabulary")
-    model_scores = [vectors.similarity(a, b) for a, b, _ in covered]
-    correlation = spearman(model_scores, [score for _, _, score in covered])
-    return {"spearman": correlation, "covered": len(covered), "total": len(pairs)}
+            end = start + self.batch_size
+            yield self.centres[start:end], self.contexts[start:end], self.negatives[start:end]
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -304,14 +251,15 @@ def evaluate_word_similarity(vectors: WordVectors, benchmark: str = "wordsim353"
 def train_word2vec(
     sentences: list[list[str]],
     *,
-    dimension: int = 100,
+    embedding_dim: int = 100,
     window: int = 5,
     negatives: int = 5,
     min_count: int = 2,
-    subsample: float = 1e-4,
+    subsample_threshold: float = 1e-4,
     epochs: int = 3,
     batch_size: int = 4096,
     learning_rate: float = 0.01,
+    optimizer: str = "adam",
     seed: int = 0,
     show_progress: bool = True,
     num_threads: int | None = 1,
@@ -321,17 +269,20 @@ def train_word2vec(
 
     The vocabulary keeps words seen ``min_count`` times (plus ``<pad>`` = 0 and ``<unk>`` = 1, so that
     a Text CNN can use it as is); rarer words are removed from the corpus before the windows are
-    taken, as in word2vec. Optimiser: Adam on the mean loss of large batches, its learning rate
-    decaying linearly to zero like word2vec's (measured: plain SGD on big batches learns far less).
+    taken, as in word2vec. ``optimizer="adam"``: Adam on the mean loss of each batch, its learning
+    rate decaying linearly to zero like word2vec's; ``"sgd"``: plain SGD on the summed loss (word2vec's
+    per-pair update, applied a batch at a time; try ``learning_rate=0.025``, word2vec's).
 
-    ``num_threads``: PyTorch threads while training (restored afterwards). The default 1 because
-    each operation is small: on a shared 2-core machine a second thread mostly spins and waits
-    (measured: 4x the CPU time for the same epoch). ``None`` keeps PyTorch's setting.
-    ``noise_power``: the exponent of the noise distribution (the paper's 3/4; 1 = unigram, 0 = uniform).
+    ``num_threads``: PyTorch threads while training (restored afterwards; ``None`` keeps PyTorch's),
+    1 because each operation is small. ``noise_power``: the exponent of P_n (the paper's 3/4).
     """
-    for name, value in (("dimension", dimension), ("window", window), ("negatives", negatives),
+    for name, value in (("embedding_dim", embedding_dim), ("window", window), ("negatives", negatives),
                         ("min_count", min_count), ("epochs", epochs), ("batch_size", batch_size)):
         check_positive_int(value, name)
+    check_choice(optimizer, ("adam", "sgd"), "optimizer")
+    if not isinstance(sentences, (list, tuple)) or any(isinstance(s, str) for s in sentences):
+        raise TypeError("sentences must be a list of tokenised sentences (lists of words), e.g. [['a', 'cat'], ...]; "
+                        "split strings with helpers.text.tokenize")
     if not any(len(sentence) for sentence in sentences):
         raise ValueError("train_word2vec got an empty corpus: pass a list of tokenised sentences (lists of words)")
     vocabulary = Vocabulary.build(sentences, min_count=min_count)
@@ -341,12 +292,15 @@ def train_word2vec(
     encoded = [[vocabulary.index(w) for w in sentence if w in vocabulary] for sentence in sentences]
     ids = np.fromiter((i for sentence in encoded for i in sentence), dtype=np.int64)
     sentence_ids = np.repeat(np.arange(len(encoded)), [len(sentence) for sentence in encoded])
-    keep = keep_probabilities(counts, subsample).numpy()
+    keep = keep_probabilities(counts, subsample_threshold).numpy()
     noise = noise_distribution(counts, noise_power)
 
     torch.manual_seed(seed)
-    model = SkipGramNegativeSampling(len(vocabulary), dimension)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)  # fused: ~5x faster step on CPU
+    model = SkipGramNegativeSampling(len(vocabulary), embedding_dim=embedding_dim)
+    if optimizer == "adam":
+        update = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)  # fused: ~5x faster on CPU
+    else:
+        update = torch.optim.SGD(model.parameters(), lr=learning_rate)
 
     def batches(epoch: int) -> PairBatches:
         return PairBatches(ids, sentence_ids, keep, noise, window=window, negatives=negatives,
@@ -354,15 +308,13 @@ def train_word2vec(
 
     first_epoch = batches(1)
     total_steps = epochs * len(first_epoch)  # an estimate: the number of pairs varies a little per epoch
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0001, 1 - s / total_steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(update, lambda s: max(0.0001, 1 - s / total_steps))
 
     def step(batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> dict[str, float]:
-        loss = model(*batch).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        return {"loss": float(loss.detach())}
+        losses = model.pair_losses(*batch)  # (batch,)
+        optimizer_step(update, losses.mean() if optimizer == "adam" else losses.sum())
+        schedule.step()
+        return {"loss": float(losses.detach().mean())}
 
     threads_before = torch.get_num_threads()
     try:
@@ -372,4 +324,26 @@ def train_word2vec(
                         description="word2vec epoch", show_progress=show_progress)
     finally:
         torch.set_num_threads(threads_before)
-    return WordVectors(vocabulary, model.input_vectors.weight.detach().clone(), history)
+    return WordVectors(vocabulary, model.input_vectors.weight, history, model.output_vectors.weight)
+
+
+# --- a learner's own text -----------------------------------------------------------------------
+
+
+def read_sentences(path: str | Path, *, encoding: str | None = None, lowercase: bool = True) -> list[list[str]]:
+    """A learner's text file as tokenised sentences: one per non-empty line, split by ``tokenize``.
+
+    Read by :func:`helpers.datasets.read_text_lines` (UTF-8 or Latin-1 detected, newlines only).
+    """
+    lines = read_text_lines(path, encoding=encoding)
+    sentences = [words for words in (tokenize(line, lowercase=lowercase) for line in lines) if words]
+    if not sentences:
+        raise ValueError(f"{path} has no words in any of its {len(lines)} lines: give a text file with "
+                         "one sentence or paragraph per line")
+    return sentences
+
+
+def train_word2vec_on_file(path: str | Path, *, encoding: str | None = None, lowercase: bool = True,
+                           **settings: object) -> WordVectors:
+    """SGNS on a learner's text file; ``settings`` are :func:`train_word2vec`'s (``embedding_dim=``...)."""
+    return train_word2vec(read_sentences(path, encoding=encoding, lowercase=lowercase), **settings)  # type: ignore[arg-type]

@@ -20,10 +20,12 @@ from helpers.embeddings import (
     keep_probabilities,
     negative_sampling_loss,
     noise_distribution,
+    noise_table,
     one_hot,
+    read_sentences,
     skipgram_pairs,
-    spearman,
     train_word2vec,
+    train_word2vec_on_file,
 )
 from helpers.text import Vocabulary
 
@@ -58,13 +60,14 @@ def test_noise_distribution_is_unigram_to_the_three_quarters():
 
 def test_keep_probabilities_follow_the_paper():
     # f = 0.01 and 0.99 with t = 0.04: keep min(1, sqrt(4)) = 1 and sqrt(0.04 / 0.99).
-    keep = keep_probabilities(torch.tensor([1.0, 99.0]), threshold=0.04)
+    keep = keep_probabilities(torch.tensor([1.0, 99.0]), subsample_threshold=0.04)
     assert torch.allclose(keep, torch.tensor([1.0, math.sqrt(0.04 / 0.99)], dtype=torch.float64))
-    discard = 1 - keep_probabilities(torch.tensor([10.0, 990.0]), threshold=1e-3)
+    discard = 1 - keep_probabilities(torch.tensor([10.0, 990.0]), subsample_threshold=1e-3)
     assert math.isclose(float(discard[1]), 1 - math.sqrt(1e-3 / 0.99))
-    assert torch.equal(keep_probabilities(torch.tensor([5.0, 7.0]), threshold=0), torch.ones(2, dtype=torch.float64))
-    with pytest.raises(ValueError, match="threshold"):
-        keep_probabilities(torch.tensor([1.0]), threshold=-1e-4)
+    keep_all = keep_probabilities(torch.tensor([5.0, 7.0]), subsample_threshold=0)
+    assert torch.equal(keep_all, torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="subsample_threshold"):
+        keep_probabilities(torch.tensor([1.0]), subsample_threshold=-1e-4)
 
 
 # --- pairs and batches --------------------------------------------------------------------------
@@ -129,7 +132,7 @@ def test_negative_sampling_loss_by_hand():
 
 def test_model_loss_equals_the_formula_and_starts_at_k_plus_one_log_two():
     torch.manual_seed(0)
-    model = SkipGramNegativeSampling(7, 4)
+    model = SkipGramNegativeSampling(7, embedding_dim=4)
     centres, contexts, negatives = torch.tensor([1, 2]), torch.tensor([3, 4]), torch.tensor([[5, 6, 0], [1, 1, 2]])
     # Output vectors start at zero (as in word2vec), so every score is 0 and the loss (k+1)·log 2.
     assert torch.allclose(model(centres, contexts, negatives), torch.full((2,), 4 * math.log(2.0)))
@@ -143,25 +146,11 @@ def test_model_loss_equals_the_formula_and_starts_at_k_plus_one_log_two():
 
 
 def test_model_rejects_wrong_shapes_with_the_layout():
-    model = SkipGramNegativeSampling(5, 3)
+    model = SkipGramNegativeSampling(5, embedding_dim=3)
     with pytest.raises(ValueError, match=r"negatives must have shape \(batch, negatives\) = \(2, \*\), got \(2,\)"):
         model(torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([3, 4]))
-    with pytest.raises(ValueError, match="dimension must be a positive integer, got 0"):
-        SkipGramNegativeSampling(5, 0)
-
-
-# --- Spearman -----------------------------------------------------------------------------------
-
-
-def test_spearman_with_ties_by_hand():
-    # ranks x = [1, 2.5, 2.5, 4], y = [1, 3, 2, 4]; Pearson of the ranks = 4.5 / sqrt(4.5 · 5) = 3 / sqrt(10).
-    assert math.isclose(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 3 / math.sqrt(10))
-    assert math.isclose(spearman([1, 2, 3, 4], [1, 8, 27, 1000]), 1.0)  # any increasing function
-    assert math.isclose(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
-    with pytest.raises(ValueError, match="equal length"):
-        spearman([1, 2], [1, 2, 3])
-    with pytest.raises(ValueError, match="constant"):
-        spearman([1, 1, 1], [1, 2, 3])
+    with pytest.raises(ValueError, match="embedding_dim must be a positive integer, got 0"):
+        SkipGramNegativeSampling(5, embedding_dim=0)
 
 
 # --- the Wikipedia parser -----------------------------------------------------------------------
@@ -187,7 +176,7 @@ def _two_topic_corpus() -> list[list[str]]:
 
 
 def test_training_puts_words_of_one_topic_together():
-    vectors = train_word2vec(_two_topic_corpus(), dimension=16, epochs=4, batch_size=256, subsample=0,
+    vectors = train_word2vec(_two_topic_corpus(), embedding_dim=16, epochs=4, batch_size=256, subsample_threshold=0,
                              learning_rate=0.02, show_progress=False)
     vocabulary = vectors.vocabulary
     assert vocabulary.tokens[:2] == ["<pad>", "<unk>"] and len(vocabulary) == 14
@@ -202,14 +191,14 @@ def test_training_puts_words_of_one_topic_together():
 def test_training_is_repeatable_and_restores_threads():
     threads = torch.get_num_threads()
     corpus = _two_topic_corpus()[:60]
-    first = train_word2vec(corpus, dimension=8, epochs=1, batch_size=128, show_progress=False)
-    second = train_word2vec(corpus, dimension=8, epochs=1, batch_size=128, show_progress=False)
+    first = train_word2vec(corpus, embedding_dim=8, epochs=1, batch_size=128, show_progress=False)
+    second = train_word2vec(corpus, embedding_dim=8, epochs=1, batch_size=128, show_progress=False)
     assert torch.equal(first.vectors, second.vectors) and torch.get_num_threads() == threads
 
 
 def test_vocabulary_respects_min_count():
     corpus = [["x", "x", "x", "y", "y", "z"], ["y", "x", "w", "v"]]
-    vectors = train_word2vec(corpus, dimension=4, min_count=2, subsample=0, epochs=1, show_progress=False)
+    vectors = train_word2vec(corpus, embedding_dim=4, min_count=2, subsample_threshold=0, epochs=1, show_progress=False)
     assert vectors.vocabulary.tokens == ["<pad>", "<unk>", "x", "y"]
     assert vectors.vectors.shape == (4, 4)
 
@@ -217,8 +206,8 @@ def test_vocabulary_respects_min_count():
 def test_clear_errors():
     with pytest.raises(ValueError, match="empty corpus"):
         train_word2vec([[], []], show_progress=False)
-    with pytest.raises(ValueError, match="dimension must be a positive integer, got -3"):
-        train_word2vec([["a", "b"]], dimension=-3, show_progress=False)
+    with pytest.raises(ValueError, match="embedding_dim must be a positive integer, got -3"):
+        train_word2vec([["a", "b"]], embedding_dim=-3, show_progress=False)
     with pytest.raises(ValueError, match="lower min_count"):
         train_word2vec([["a", "b", "c"]], min_count=2, show_progress=False)
 
@@ -234,5 +223,92 @@ def test_word_vectors_lookup_and_unknown_words():
         vectors.vector("kat")
     with pytest.raises(KeyError, match="not in the vocabulary"):
         vectors.most_similar("<unk>")
-    with pytest.raises(ValueError, match=r"vectors must have shape \(vocabulary, dimension\) = \(5, \*\)"):
+    with pytest.raises(ValueError, match=r"vectors must have shape \(vocabulary, embedding_dim\) = \(5, \*\)"):
         WordVectors(vocabulary, torch.zeros(4, 2))
+
+
+# --- the fast pair scores: gradients equal PyTorch's own -----------------------------------------
+
+
+def test_pair_losses_and_gradients_equal_autograd_in_float64():
+    torch.manual_seed(0)
+    model = SkipGramNegativeSampling(9, embedding_dim=5).double()
+    with torch.no_grad():
+        model.output_vectors.weight.normal_()
+    centres, contexts = torch.tensor([1, 2, 2, 8]), torch.tensor([3, 4, 3, 0])
+    negatives = torch.tensor([[5, 6, 3], [1, 1, 2], [3, 3, 3], [8, 7, 0]])  # repeats, and a word twice in a row
+    loss = model(centres, contexts, negatives)
+    assert loss.dtype == torch.float64
+    loss.sum().backward()
+    fast = [model.input_vectors.weight.grad.clone(), model.output_vectors.weight.grad.clone()]
+    v_table = model.input_vectors.weight.detach().clone().requires_grad_()
+    u_table = model.output_vectors.weight.detach().clone().requires_grad_()
+    v, u_context, u_noise = v_table[centres], u_table[contexts], u_table[negatives]
+    reference = -F.logsigmoid((v * u_context).sum(1)) - F.logsigmoid(-torch.einsum("bkd,bd->bk", u_noise, v)).sum(1)
+    reference.sum().backward()
+    assert torch.allclose(loss, reference, atol=1e-12, rtol=0)
+    assert torch.allclose(fast[0], v_table.grad, atol=1e-12, rtol=0)
+    assert torch.allclose(fast[1], u_table.grad, atol=1e-12, rtol=0)
+
+
+def test_model_refuses_bad_ids_by_name():
+    model = SkipGramNegativeSampling(5, embedding_dim=3)
+    good = torch.tensor([0, 1])
+    with pytest.raises(ValueError, match=r"negatives must lie in \[0, 5\), got ids from 1 to 5"):
+        model(good, good, torch.tensor([[1, 5], [2, 3]]))
+    with pytest.raises(ValueError, match=r"centres must lie in \[0, 5\), got ids from -1 to 1"):
+        model(torch.tensor([-1, 1]), good, torch.tensor([[1, 2], [2, 3]]))
+    with pytest.raises(TypeError, match="contexts must hold integer word ids, got dtype torch.float32"):
+        model(good, torch.tensor([0.0, 1.0]), torch.tensor([[1, 2], [2, 3]]))
+    with pytest.raises(TypeError, match="word ids must be integers"):
+        one_hot(torch.tensor([0.5, 1.0]), 4)
+
+
+def test_cosine_similarity_keeps_float64():
+    vectors = torch.tensor([[1.0, 0.0], [1.0, 1e-4]], dtype=torch.float64)  # cosine 1 - 5e-9
+    cosine = cosine_similarity_matrix(vectors)
+    assert cosine.dtype == torch.float64 and cosine[0, 1] < 1.0  # float32 would round it to exactly 1
+
+
+def test_noise_table_gives_each_word_its_share():
+    noise = torch.tensor([0.0, 0.1, 0.2, 0.7], dtype=torch.float64)
+    table = noise_table(noise, size=1000)
+    assert np.bincount(table, minlength=4).tolist() == [0, 100, 200, 700]
+
+
+def test_skipgram_pairs_refuses_mismatched_sentence_ids():
+    with pytest.raises(ValueError, match="one sentence number per token"):
+        skipgram_pairs(np.arange(5), np.zeros(4, dtype=np.int64), 2, np.random.default_rng(0))
+
+
+def test_training_refuses_untokenised_text_and_unknown_optimizer():
+    with pytest.raises(TypeError, match="tokenised sentences"):
+        train_word2vec(["a cat sat", "a dog sat"], show_progress=False)
+    with pytest.raises(ValueError, match=r"optimizer must be one of \['adam', 'sgd'\]"):
+        train_word2vec([["a", "b"]], optimizer="adagrad", show_progress=False)
+
+
+def test_a_learners_file_with_an_empty_line_and_latin1(tmp_path):
+    path = tmp_path / "my_text.txt"
+    lines = [" ".join(sentence) for sentence in _two_topic_corpus()[:120]]
+    lines[3] = ""  # a paragraph break
+    lines[5] += " caf\xe9"  # one Latin-1 byte: the whole file is read as Latin-1
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    sentences = read_sentences(path)
+    assert len(sentences) == 119 and sentences[4][-1] == "cafe"  # accents folded by tokenize
+    vectors = train_word2vec_on_file(path, embedding_dim=8, epochs=1, batch_size=128, show_progress=False)
+    assert "a0" in vectors and vectors.embedding_dim == 8
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    with pytest.raises(ValueError, match="has no words in any of its 2 lines"):
+        read_sentences(empty)
+
+
+def test_most_similar_to_a_vector_excludes_the_question_words():
+    words = ["king", "man", "woman", "queen"]
+    vocabulary = Vocabulary(["<pad>", "<unk>", *words], Counter(dict.fromkeys(words, 1)))
+    table = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.1, 2.0]])
+    vectors = WordVectors(vocabulary, table)
+    query = vectors.vector("king") - vectors.vector("man") + vectors.vector("woman")
+    assert vectors.most_similar(query, k=1)[0][0] == "woman"  # the famous catch: a question word wins
+    assert vectors.most_similar(query, k=1, exclude=["king", "man", "woman"])[0][0] == "queen"
