@@ -1,10 +1,23 @@
 """helpers: the model code, data loading, training loop and plotting behind the notebooks.
 
-Topic modules (import them by name): ``helpers.embeddings``, ``helpers.text_cnn``, ``helpers.gan``,
-``helpers.attention``, ``helpers.transformer``. Shared modules: ``helpers.core`` (seeding, device,
-argument checks), ``helpers.data`` (fetching the offline data sets at setup time), ``helpers.datasets``
-(reading them), ``helpers.text`` (tokenisation, vocabulary, padded batches), ``helpers.training`` (the
-one training loop and optimiser step), ``helpers.progress`` and ``helpers.plotting``.
+Import the modules by name. One notebook, one group of topic modules:
+
+- 01 word embeddings: ``embeddings`` (one-hot, skip-gram with negative sampling, its trainer),
+  ``word_vectors`` (trained vectors, neighbours), ``count_vectors`` (PPMI + SVD), ``word_benchmarks``
+  (Spearman, bootstrap intervals, analogies).
+- 02 text CNN: ``text_cnn`` (Kim's model), ``linear_baselines`` (MNB, NBSVM), ``cross_validation`` (folds,
+  mean ± standard error), ``text_classification`` (a learner's labelled file to a trained, evaluated model).
+- 03 GAN: ``gan`` (the value function, D*, losses, players, Dirac-GAN), ``gan_metrics`` (mixtures, PacGAN's
+  metrics), ``gan_seeds`` (seeds trained together), ``dcgan`` (DCGAN and the digit judge).
+- 04 self-attention: ``attention`` (the formula, masks, multi-head), ``attention_tasks`` (induction).
+- 05 Transformer: ``transformer`` (the 2017 model), ``seq2seq`` (loss, schedule, greedy and beam search,
+  checkpoint averaging), ``recurrent`` (GRU with additive attention), ``dates`` (the date task),
+  ``translate`` (a learner's file of pairs to a trained translator).
+- Exercises: ``exercises`` (one grader module per topic).
+
+Shared: ``core`` (seeding, device, argument checks, timing), ``data`` (fetching the data sets at setup
+time), ``datasets`` (reading them), ``text`` (tokenisation, vocabulary, padded batches), ``training`` (the
+one training loop and optimiser step), ``progress`` and ``plotting``.
 """
 
 from __future__ import annotations
