@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -87,10 +87,10 @@ def stratified_split(labels: Sequence[Hashable], fraction: float, *, seed: int =
 
 @dataclass
 class CrossValidation:
-    """Test accuracy of each fold run, their mean and standard error, and what each fold's training recorded."""
+    """Test accuracy of each fold run, with the model each fold trained (for its best epoch, or to inspect it)."""
 
     accuracies: list[float]
-    best_epochs: list[int | None]
+    models: list = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -102,12 +102,17 @@ class CrossValidation:
         return float(np.std(self.accuracies, ddof=1) / math.sqrt(len(self.accuracies))) \
             if len(self.accuracies) > 1 else math.nan
 
+    @property
+    def best_epochs(self) -> list[int | None]:
+        """The epoch each fold's early stopping kept (None for models trained without epochs)."""
+        return [getattr(model, "best_epoch", None) for model in self.models]
+
     def __str__(self) -> str:
         return f"{100 * self.mean:.1f} ± {100 * self.standard_error:.1f} % ({len(self.accuracies)} folds)"
 
 
 def cross_validate(
-    fit_and_score: Callable[[np.ndarray, np.ndarray], float | tuple[float, int | None]],
+    fit_and_score: Callable[[np.ndarray, np.ndarray], float | tuple[float, object]],
     labels: Sequence[Hashable],
     *,
     num_folds: int = 10,
@@ -117,18 +122,19 @@ def cross_validate(
 ) -> CrossValidation:
     """Run ``fit_and_score(train_indices, test_indices)`` on the first ``folds_to_run`` of ``num_folds`` folds.
 
-    ``fit_and_score`` returns the test accuracy, or (accuracy, best epoch). The folds depend only on
-    ``labels``, ``num_folds`` and ``seed``, so every model run with the same three sees the same folds.
+    ``fit_and_score`` returns the test accuracy, or (accuracy, the trained model). The folds depend only
+    on ``labels``, ``num_folds`` and ``seed``, so models run with the same three see the same folds and
+    their per-fold accuracies can be compared in pairs.
     """
     folds = stratified_folds(labels, num_folds, seed=seed)
     folds_to_run = num_folds if folds_to_run is None else check_positive_int(folds_to_run, "folds_to_run")
     if folds_to_run > num_folds:
         raise ValueError(f"folds_to_run={folds_to_run} is more than num_folds={num_folds}")
     everything = np.arange(sum(len(fold) for fold in folds))
-    accuracies, best_epochs = [], []
+    accuracies, models = [], []
     for test in progress(folds[:folds_to_run], description):
         result = fit_and_score(np.setdiff1d(everything, test), test)
-        accuracy, best_epoch = result if isinstance(result, tuple) else (result, None)
+        accuracy, model = result if isinstance(result, tuple) else (result, None)
         accuracies.append(float(accuracy))
-        best_epochs.append(best_epoch)
-    return CrossValidation(accuracies, best_epochs)
+        models.append(model)
+    return CrossValidation(accuracies, models)

@@ -79,7 +79,8 @@ def log_count_ratio(features: torch.Tensor, targets: torch.Tensor, alpha: float 
 class _LinearTextModel:
     """Shared by MNB and NBSVM: the n-gram features of the training sentences and the class names."""
 
-    def _prepare(self, sentences: Sequence[Sequence[str]], labels: Sequence[Hashable]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _prepare(self, sentences: Sequence[Sequence[str]],
+                 labels: Sequence[Hashable]) -> tuple[torch.Tensor, torch.Tensor]:
         if len(sentences) != len(labels):
             raise ValueError(f"got {len(sentences)} sentences but {len(labels)} labels; give one label per sentence")
         if any(isinstance(sentence, str) for sentence in sentences):

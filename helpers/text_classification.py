@@ -286,11 +286,11 @@ def cross_validate_text_cnn(
     labels = list(labels.tolist() if isinstance(labels, (np.ndarray, torch.Tensor)) else labels)
     label_ids(labels)  # refuse float labels before any training
 
-    def fit_and_score(train_indices: np.ndarray, test_indices: np.ndarray) -> tuple[float, int | None]:
+    def fit_and_score(train_indices: np.ndarray, test_indices: np.ndarray) -> tuple[float, TextClassifier]:
         classifier = train_text_cnn([sentences[i] for i in train_indices], [labels[i] for i in train_indices],
                                     seed=seed, show_progress=False, **settings)
         accuracy = classifier.accuracy([sentences[i] for i in test_indices], [labels[i] for i in test_indices])
-        return accuracy, classifier.best_epoch
+        return accuracy, classifier
 
     return cross_validate(fit_and_score, labels, num_folds=num_folds, folds_to_run=folds_to_run, seed=seed,
                           description=settings.get("mode", "rand"))
