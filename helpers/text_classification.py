@@ -37,6 +37,7 @@ from .training import History, evaluate_classifier, supervised_step, train
 __all__ = [
     "LabelledText",
     "LengthBucketSampler",
+    "length_bucketed_loader",
     "TextClassifier",
     "cross_validate_text_cnn",
     "read_labelled_file",
@@ -126,10 +127,14 @@ class LengthBucketSampler(Sampler[list[int]]):
         yield from batches
 
 
-def _loader(encoded: list[list[int]], targets: np.ndarray, batch_size: int, *, shuffle: bool,
-            generator: torch.Generator | None = None, padding_id: int = 0) -> DataLoader:
-    """``(ids (batch, longest), labels (batch,))`` batches of similar lengths."""
-    examples = list(zip(encoded, torch.as_tensor(targets, dtype=torch.int64)))
+def length_bucketed_loader(encoded: Sequence[Sequence[int]], targets: Sequence[int] | np.ndarray, *, batch_size: int,
+                           shuffle: bool = False, generator: torch.Generator | None = None,
+                           padding_id: int = 0) -> DataLoader:
+    """Like :func:`helpers.text.padded_loader`, but each batch holds sentences of similar length.
+
+    ``(ids (batch, longest), labels (batch,))`` batches; with ``shuffle`` a new order every epoch.
+    """
+    examples = list(zip(encoded, torch.as_tensor(np.asarray(targets), dtype=torch.int64)))
 
     def collate(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_batch([ids for ids, _ in batch], padding_id)[0], torch.stack([label for _, label in batch])
@@ -176,7 +181,7 @@ class TextClassifier:
         """The share of ``sentences`` whose predicted class is their label."""
         targets, _ = label_ids(labels, self.classes)
         encoded = _checked_encoding(self.encode(sentences), targets)
-        loader = _loader(encoded, targets, 500, shuffle=False, padding_id=self.model.padding_id)
+        loader = length_bucketed_loader(encoded, targets, batch_size=500, padding_id=self.model.padding_id)
         return evaluate_classifier(self.model, loader)["accuracy"]
 
 
@@ -257,8 +262,9 @@ def train_text_cnn(
     step = supervised_step(model, optimizer, F.cross_entropy,
                            after_step=None if max_norm is None else lambda: model.apply_max_norm(max_norm))
     generator = torch.Generator().manual_seed(seed)
-    training = _loader([encoded[i] for i in rest], targets[rest], batch_size, shuffle=True, generator=generator)
-    held_out = _loader([encoded[i] for i in validation], targets[validation], 500, shuffle=False)
+    training = length_bucketed_loader([encoded[i] for i in rest], targets[rest], batch_size=batch_size, shuffle=True,
+                                      generator=generator)
+    held_out = length_bucketed_loader([encoded[i] for i in validation], targets[validation], batch_size=500)
     history = train(step, training, max_epochs, model=model, monitor="val_accuracy", patience=patience,
                     evaluate=lambda: evaluate_classifier(model, held_out, prefix="val_"), show_progress=show_progress)
     model.eval()

@@ -252,9 +252,12 @@ def predict_probabilities(model: nn.Module, vocabulary: Vocabulary, texts: Seque
     for text, ids in zip(texts, encoded):
         if not ids:
             raise ValueError(f"{text!r} has no words after tokenisation (clean_str keeps letters, digits, ,!?'())")
+    was_training = model.training
     model.eval()
-    ids, _ = pad_batch(encoded)
-    return torch.softmax(model(ids), dim=1)
+    ids, _ = pad_batch(encoded, getattr(model, "padding_id", 0))
+    probabilities = torch.softmax(model(ids), dim=1)
+    model.train(was_training)  # the caller's mode, as it was
+    return probabilities
 
 
 def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -288,6 +291,7 @@ def top_ngrams(
 
     Each sentence contributes the n-gram that won its max (the one the classifier sees).
     """
+    was_training = model.training
     model.eval()
     h = model.window_sizes[window_index]
     best: dict[int, dict[str, float]] = {f: {} for f in filters}
@@ -300,4 +304,5 @@ def top_ngrams(
                          if i != model.padding_id]
                 ngram = " ".join(words)
                 best[f][ngram] = max(value, best[f].get(ngram, -math.inf))
+    model.train(was_training)
     return {f: sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k] for f, scores in best.items()}

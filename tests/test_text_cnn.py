@@ -259,3 +259,12 @@ def test_gradients_match_a_float64_reference():
     parameters = [p for p in model.parameters() if p.requires_grad]
     for a, b in zip(torch.autograd.grad(ours.sum(), parameters), torch.autograd.grad(expected.sum(), parameters)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_reading_helpers_restore_the_models_mode():
+    vocabulary = Vocabulary(["<pad>", "<unk>"] + [f"w{i}" for i in range(VOCABULARY_SIZE - 2)])
+    model = small().train()
+    predict_probabilities(model, vocabulary, ["w1 w2 w3"])
+    assert model.training  # used to be left in eval mode
+    top_ngrams(model, padded_loader([[2, 3, 4]], [0], batch_size=1), vocabulary, window_index=0, filters=[0])
+    assert model.training
