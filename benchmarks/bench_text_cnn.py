@@ -3,7 +3,9 @@
 The reference is the usual PyTorch rendering of Kim (2014): ``nn.Conv2d`` filters of size (h, k) over
 the (words, k) matrix, ``F.max_pool1d`` over the whole length, no padding mask. Ours adds Kim's h−1
 padding words per side, the mask that keeps padding-only windows out of the max, and argmax positions.
-Rows: a forward + backward + Adam step at Kim's batch size 50, and inference on 500 sentences.
+Rows: a forward + backward + Adam step at Kim's batch size 50, and inference on 500 sentences; then
+the two speed-ups notebook 02 uses: Adam's fused update (against the default) on the notebook's model,
+and an epoch of batches grouped by length (against shuffled batches) on sentences of MR's lengths.
 Run: ``python benchmarks/bench_text_cnn.py`` (or through ``benchmarks/run.py``).
 """
 
@@ -15,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.text import padded_loader
+from helpers.text_classification import length_bucketed_loader
 from helpers.text_cnn import TextCNN
 from helpers.training import supervised_step
 from timing import seconds_per_call
@@ -44,7 +48,7 @@ def training_step(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> 
 
 def run() -> list[dict]:
     torch.manual_seed(0)
-    ours, plain = TextCNN(VOCABULARY, K, feature_maps=MAPS, window_sizes=WINDOWS), PlainKimCNN()
+    ours, plain = TextCNN(VOCABULARY, embedding_dim=K, feature_maps=MAPS, window_sizes=WINDOWS), PlainKimCNN()
     # The plain model sees the same padded length as ours (4 padding words per side).
     ids = torch.randint(2, VOCABULARY, (50, LENGTH))
     padded = F.pad(ids, (4, 4))
@@ -64,6 +68,31 @@ def run() -> list[dict]:
             "reference": "plain nn.Conv2d Kim CNN, no mask",
             "reference_s": seconds_per_call(lambda: plain(F.pad(many, (4, 4)))),
         })
+    rows += notebook_speedups()
+    return rows
+
+
+def notebook_speedups() -> list[dict]:
+    """Notebook 02's model (50-d, 50 maps): fused Adam, and length-bucketed batches, each against the default."""
+    torch.manual_seed(0)
+    model = TextCNN(VOCABULARY).train()
+    parameters = list(model.parameters())
+    for parameter in parameters:
+        parameter.grad = torch.randn_like(parameter)
+    fused, default = torch.optim.Adam(parameters, lr=1e-3, fused=True), torch.optim.Adam(parameters, lr=1e-3)
+    rows = [{"benchmark": "Adam update, notebook 02's model", "ours_s": seconds_per_call(fused.step),
+             "reference": "Adam(fused=False)", "reference_s": seconds_per_call(default.step)}]
+    lengths = torch.randint(3, 45, (1000,)).tolist()  # MR: 1 to 60 words, 20 on average
+    sentences = [torch.randint(2, VOCABULARY, (n,)).tolist() for n in lengths]
+    labels = torch.randint(0, 2, (1000,))
+    step = supervised_step(model, torch.optim.Adam(model.parameters(), lr=1e-3, fused=True), F.cross_entropy)
+    bucketed = length_bucketed_loader(sentences, labels, batch_size=50, shuffle=True,
+                                      generator=torch.Generator().manual_seed(0))
+    shuffled = padded_loader(sentences, labels, batch_size=50, shuffle=True, generator=torch.Generator().manual_seed(0))
+    rows.append({"benchmark": "an epoch of 1,000 sentences, length buckets",
+                 "ours_s": seconds_per_call(lambda: [step(batch) for batch in bucketed], repeats=3, warmup=1),
+                 "reference": "shuffled batches",
+                 "reference_s": seconds_per_call(lambda: [step(batch) for batch in shuffled], repeats=3, warmup=1)})
     return rows
 
 

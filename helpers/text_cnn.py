@@ -20,8 +20,11 @@ Padding follows Kim's code: h_max − 1 padding words on each side of a sentence
 the first and the last word of some window. Windows that hold no real word are left out of the max,
 so a sentence's prediction does not depend on how long the other sentences of its batch are.
 
-Also here: the bag-of-words logistic-regression baseline, batching, the embedding matrix built from
-pretrained vectors, and tools to read what filters learned.
+``pooling="mean"`` replaces eq. 3 by the mean over the sentence's windows, for the ablation.
+
+Also here: the embedding matrix built from pretrained vectors, and tools to read what filters learned.
+The learner's path (files, folds, training) is :mod:`helpers.text_classification`; the linear
+baselines are :mod:`helpers.linear_baselines`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -40,7 +42,7 @@ from .text import Vocabulary, pad_batch, tokenize
 
 __all__ = [
     "MODES",
-    "BagOfWords",
+    "POOLINGS",
     "TextCNN",
     "TextCNNTrace",
     "apply_max_norm_",
@@ -48,12 +50,12 @@ __all__ = [
     "embedding_matrix",
     "max_over_time",
     "predict_probabilities",
-    "sentence_batches",
     "top_ngrams",
     "window_has_word",
 ]
 
 MODES = ("rand", "static", "non-static", "multichannel")
+POOLINGS = ("max", "mean")
 
 
 def _check_ids(ids: object, vocabulary_size: int, padding_id: int) -> torch.Tensor:
@@ -121,33 +123,39 @@ class TextCNN(nn.Module):
     """Kim (2014)'s CNN: embeddings -> convolutions of widths 3/4/5 + ReLU -> max over time -> dropout -> linear.
 
     ``mode`` is one of ``"rand"``, ``"static"``, ``"non-static"``, ``"multichannel"``; all but
-    ``"rand"`` need ``pretrained`` ``(vocabulary_size, embedding_dim)`` vectors.
+    ``"rand"`` need ``pretrained`` ``(vocabulary_size, embedding_dim)`` vectors. The defaults are the
+    settings notebook 02 reports: 50-d vectors and 50 maps per width (Kim's: 300-d and 100), small
+    enough for 10-fold cross-validation on a laptop CPU.
     """
 
     def __init__(
         self,
         vocabulary_size: int,
-        embedding_dim: int = 300,
         *,
+        num_classes: int = 2,
+        embedding_dim: int = 50,
         mode: str = "rand",
         pretrained: torch.Tensor | None = None,
         window_sizes: Sequence[int] = (3, 4, 5),
-        feature_maps: int = 100,
-        classes: int = 2,
+        feature_maps: int = 50,
         dropout: float = 0.5,
+        pooling: str = "max",
         padding_id: int = 0,
     ):
         super().__init__()
         self.vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
         self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
         check_choice(mode, MODES, "mode")
-        if not window_sizes:
-            raise ValueError("window_sizes must name at least one filter width, e.g. (3, 4, 5)")
+        check_choice(pooling, POOLINGS, "pooling")
+        if isinstance(window_sizes, int) or not window_sizes:
+            raise ValueError(f"window_sizes must be a sequence of filter widths, e.g. (3, 4, 5), got {window_sizes!r}")
         self.window_sizes = tuple(check_positive_int(h, "each window size") for h in window_sizes)
         self.feature_maps = check_positive_int(feature_maps, "feature_maps")
-        check_positive_int(classes, "classes")
+        self.num_classes = check_positive_int(num_classes, "num_classes")
         check_probability(dropout, "dropout")
-        self.mode, self.padding_id = mode, padding_id
+        if isinstance(padding_id, bool) or not isinstance(padding_id, int) or not 0 <= padding_id < vocabulary_size:
+            raise ValueError(f"padding_id must be an id in [0, {vocabulary_size}), got {padding_id!r}")
+        self.mode, self.pooling, self.padding_id = mode, pooling, padding_id
         if mode == "rand":
             if pretrained is not None:
                 raise ValueError("mode 'rand' starts from random vectors; pass pretrained= only to the other modes")
@@ -168,21 +176,27 @@ class TextCNN(nn.Module):
         self.convolutions = nn.ModuleList(
             nn.Conv1d(channels * embedding_dim, feature_maps, kernel_size=h) for h in self.window_sizes)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(len(self.window_sizes) * feature_maps, classes)
+        self.classifier = nn.Linear(len(self.window_sizes) * feature_maps, num_classes)
 
-    def trace(self, ids: torch.Tensor) -> TextCNNTrace:
-        """The forward pass with every intermediate result (see :class:`TextCNNTrace`)."""
-        _check_ids(ids, self.vocabulary_size, self.padding_id)
+    def _embed(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Padded ids ``(batch, pad + seq + pad)``, word vectors ``(batch, channels * k, padded seq)``, is-word mask."""
         pad = max(self.window_sizes) - 1
         padded = F.pad(ids, (pad, pad), value=self.padding_id)  # (batch, pad + seq + pad)
         tables = [table for table in (self.static_embedding, self.embedding) if table is not None]
         embedded = torch.cat([table(padded) for table in tables], dim=2)  # (batch, padded seq, channels * k)
-        embedded = embedded.transpose(1, 2)  # (batch, channels * k, padded seq): Conv1d wants channels first
-        is_word = padded != self.padding_id  # (batch, padded seq)
+        return padded, embedded.transpose(1, 2), padded != self.padding_id  # Conv1d wants channels first
+
+    def trace(self, ids: torch.Tensor) -> TextCNNTrace:
+        """The forward pass with every intermediate result (see :class:`TextCNNTrace`)."""
+        _check_ids(ids, self.vocabulary_size, self.padding_id)
+        padded, embedded, is_word = self._embed(ids)
         feature_maps, pooled, winners = [], [], []
         for h, convolution in zip(self.window_sizes, self.convolutions):
             c = F.relu(convolution(embedded))  # (batch, maps, padded seq - h + 1), eq. 2
-            values, positions = max_over_time(c, window_has_word(is_word, h))  # (batch, maps), eq. 3
+            valid = window_has_word(is_word, h)  # (batch, windows)
+            values, positions = max_over_time(c, valid)  # (batch, maps), eq. 3
+            if self.pooling == "mean":
+                values = (c * valid.unsqueeze(1)).sum(2) / valid.sum(1, keepdim=True)  # (batch, maps)
             feature_maps.append(c)
             pooled.append(values)
             winners.append(positions)
@@ -199,61 +213,11 @@ class TextCNN(nn.Module):
         apply_max_norm_(self.classifier.weight, max_norm)
 
 
-class BagOfWords(nn.Module):
-    """Logistic regression on word counts: logits = W · Σ_words one_hot(word) + b.
-
-    The sum of one-hot vectors times W is the sum of W's columns for the sentence's words, which is
-    what ``nn.EmbeddingBag(mode="sum")`` computes without building the one-hot vectors.
-    """
-
-    def __init__(self, vocabulary_size: int, classes: int = 2, padding_id: int = 0):
-        super().__init__()
-        self.vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
-        check_positive_int(classes, "classes")
-        self.padding_id = padding_id
-        self.weights = nn.EmbeddingBag(vocabulary_size, classes, mode="sum", padding_idx=padding_id)
-        nn.init.zeros_(self.weights.weight)
-        self.bias = nn.Parameter(torch.zeros(classes))
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Word ids ``(batch, seq)`` -> logits ``(batch, classes)``."""
-        _check_ids(ids, self.vocabulary_size, self.padding_id)
-        return self.weights(ids) + self.bias
-
-
 # --- data ---------------------------------------------------------------------------------------
 
 
-def sentence_batches(
-    sentences: Sequence[Sequence[int]],
-    labels: Sequence[int] | torch.Tensor,
-    batch_size: int = 50,
-    *,
-    shuffle: bool = False,
-    seed: int = 0,
-    padding_id: int = 0,
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Encoded sentences and labels -> ``[(ids (batch, longest), labels (batch,)), ...]``, padded per batch.
-
-    ``shuffle`` draws the order from ``seed`` (pass e.g. the epoch number for a new order each epoch).
-    """
-    batch_size = check_positive_int(batch_size, "batch_size")
-    labels = torch.as_tensor(labels, dtype=torch.int64)
-    if len(sentences) != len(labels):
-        raise ValueError(f"got {len(sentences)} sentences but {len(labels)} labels")
-    if len(sentences) == 0:
-        raise ValueError("sentence_batches got no sentences")
-    order = np.random.default_rng(seed).permutation(len(sentences)) if shuffle else np.arange(len(sentences))
-    batches = []
-    for start in range(0, len(order), batch_size):
-        chosen = order[start : start + batch_size]
-        ids, _ = pad_batch([sentences[i] for i in chosen], padding_id)
-        batches.append((ids, labels[torch.from_numpy(chosen)]))
-    return batches
-
-
 def embedding_matrix(
-    vocabulary: Vocabulary, pretrained: dict[str, torch.Tensor] | object, dimension: int, *, seed: int = 0
+    vocabulary: Vocabulary, pretrained: dict[str, torch.Tensor] | object, embedding_dim: int, *, seed: int = 0
 ) -> tuple[torch.Tensor, int]:
     """Rows for ``vocabulary`` from pretrained vectors; words without one get U[−a, a] (Kim's recipe).
 
@@ -262,16 +226,16 @@ def embedding_matrix(
     same variance as the pretrained ones (Var U[−a, a] = a²/3). Returns the matrix and how many words
     were found.
     """
-    dimension = check_positive_int(dimension, "dimension")
+    embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
     lookup = pretrained.vector if hasattr(pretrained, "vector") else pretrained.__getitem__
     found = {i: lookup(word) for i, word in enumerate(vocabulary.tokens) if word in pretrained}
     if not found:
         raise ValueError("none of the vocabulary's words has a pretrained vector: check that both are lower-case")
-    known = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in found.values()])  # (found, dimension)
-    check_shape(known, (None, dimension), "pretrained vectors", "(words, dimension)")
+    known = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in found.values()])  # (found, embedding_dim)
+    check_shape(known, (None, embedding_dim), "pretrained vectors", "(words, embedding_dim)")
     bound = math.sqrt(3 * float(known.var()))
     generator = torch.Generator().manual_seed(seed)
-    matrix = (torch.rand(len(vocabulary), dimension, generator=generator) * 2 - 1) * bound
+    matrix = (torch.rand(len(vocabulary), embedding_dim, generator=generator) * 2 - 1) * bound
     matrix[list(found)] = known
     return matrix, len(found)
 
@@ -288,17 +252,30 @@ def predict_probabilities(model: nn.Module, vocabulary: Vocabulary, texts: Seque
     for text, ids in zip(texts, encoded):
         if not ids:
             raise ValueError(f"{text!r} has no words after tokenisation (clean_str keeps letters, digits, ,!?'())")
+    was_training = model.training
     model.eval()
-    ids, _ = pad_batch(encoded)
-    return torch.softmax(model(ids), dim=1)
+    ids, _ = pad_batch(encoded, getattr(model, "padding_id", 0))
+    probabilities = torch.softmax(model(ids), dim=1)
+    model.train(was_training)  # the caller's mode, as it was
+    return probabilities
 
 
-def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, classes: int) -> torch.Tensor:
-    """``counts[true, predicted]`` ``(classes, classes)``."""
+def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``counts[true, predicted]`` ``(num_classes, num_classes)`` from integer class ids in ``[0, num_classes)``."""
+    num_classes = check_positive_int(num_classes, "num_classes")
     predictions, targets = torch.as_tensor(predictions), torch.as_tensor(targets)
-    if predictions.shape != targets.shape:
-        raise ValueError(f"predictions {tuple(predictions.shape)} and targets {tuple(targets.shape)} differ in shape")
-    return torch.bincount(targets * classes + predictions, minlength=classes * classes).reshape(classes, classes)
+    if predictions.shape != targets.shape or predictions.dim() != 1:
+        raise ValueError(f"predictions {tuple(predictions.shape)} and targets {tuple(targets.shape)} must be "
+                         "1-D and of the same length (one class id per example)")
+    for name, values in (("predictions", predictions), ("targets", targets)):
+        if values.dtype.is_floating_point or values.dtype.is_complex or values.dtype == torch.bool:
+            raise TypeError(f"{name} must be integer class ids, got dtype {values.dtype}: "
+                            "take logits.argmax(dim=1) rather than probabilities")
+        if values.numel() and (int(values.min()) < 0 or int(values.max()) >= num_classes):
+            raise ValueError(f"{name} must lie in [0, {num_classes}), got values from {int(values.min())} to "
+                             f"{int(values.max())}: is num_classes right?")
+    flat = targets.long() * num_classes + predictions.long()
+    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
 @torch.no_grad()
@@ -314,6 +291,7 @@ def top_ngrams(
 
     Each sentence contributes the n-gram that won its max (the one the classifier sees).
     """
+    was_training = model.training
     model.eval()
     h = model.window_sizes[window_index]
     best: dict[int, dict[str, float]] = {f: {} for f in filters}
@@ -326,4 +304,5 @@ def top_ngrams(
                          if i != model.padding_id]
                 ngram = " ".join(words)
                 best[f][ngram] = max(value, best[f].get(ngram, -math.inf))
+    model.train(was_training)
     return {f: sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k] for f, scores in best.items()}

@@ -6,16 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.text import Vocabulary, pad_batch
+from helpers.text import Vocabulary, pad_batch, padded_loader
 from helpers.text_cnn import (
-    BagOfWords,
     TextCNN,
     apply_max_norm_,
     confusion_matrix,
     embedding_matrix,
     max_over_time,
     predict_probabilities,
-    sentence_batches,
     top_ngrams,
     window_has_word,
 )
@@ -30,7 +28,7 @@ def _seed() -> None:
 
 def small(mode: str = "rand", **kwargs) -> TextCNN:
     pretrained = None if mode == "rand" else torch.randn(VOCABULARY_SIZE, K)
-    return TextCNN(VOCABULARY_SIZE, K, mode=mode, pretrained=pretrained, feature_maps=6, **kwargs)
+    return TextCNN(VOCABULARY_SIZE, embedding_dim=K, mode=mode, pretrained=pretrained, feature_maps=6, **kwargs)
 
 
 @pytest.mark.parametrize("mode", ["rand", "static", "non-static", "multichannel"])
@@ -162,16 +160,16 @@ def test_clear_errors():
     with pytest.raises(ValueError, match=r"ids must have shape \(batch, seq\)"):
         model(torch.tensor([2, 3]))
     with pytest.raises(ValueError, match="needs pretrained"):
-        TextCNN(VOCABULARY_SIZE, K, mode="static")
+        TextCNN(VOCABULARY_SIZE, embedding_dim=K, mode="static")
     with pytest.raises(ValueError, match="mode must be one of"):
-        TextCNN(VOCABULARY_SIZE, K, mode="dynamic")
+        TextCNN(VOCABULARY_SIZE, embedding_dim=K, mode="dynamic")
     with pytest.raises(ValueError, match=r"pretrained must have shape"):
-        TextCNN(VOCABULARY_SIZE, K, mode="static", pretrained=torch.randn(VOCABULARY_SIZE, K + 1))
+        TextCNN(VOCABULARY_SIZE, embedding_dim=K, mode="static", pretrained=torch.randn(VOCABULARY_SIZE, K + 1))
 
 
 def test_unknown_words_map_to_unk_and_empty_text_is_refused():
     vocabulary = Vocabulary.build([["a", "good", "film"], ["a", "bad", "film"]])
-    model = TextCNN(len(vocabulary), K, feature_maps=4).eval()
+    model = TextCNN(len(vocabulary), embedding_dim=K, feature_maps=4).eval()
     probabilities = predict_probabilities(model, vocabulary, ["A good film!", "zyzzyva qwerty"])
     assert probabilities.shape == (2, 2)
     torch.testing.assert_close(probabilities.sum(1), torch.ones(2))
@@ -179,28 +177,6 @@ def test_unknown_words_map_to_unk_and_empty_text_is_refused():
         predict_probabilities(model, vocabulary, ["..."])
     with pytest.raises(TypeError, match="list of sentences"):
         predict_probabilities(model, vocabulary, "a good film")
-
-
-def test_bag_of_words_is_logistic_regression_on_counts():
-    model = BagOfWords(VOCABULARY_SIZE)
-    torch.nn.init.normal_(model.weights.weight)
-    ids = torch.tensor([[4, 5, 4, 0], [7, 0, 0, 0]])
-    counts = torch.stack([F.one_hot(row[row != 0], VOCABULARY_SIZE).float().sum(0) for row in ids])
-    weight = model.weights.weight.clone()
-    weight[0] = 0  # padding counts nothing
-    torch.testing.assert_close(model(ids), counts @ weight + model.bias)
-
-
-def test_sentence_batches_pad_per_batch_and_shuffle_by_seed():
-    sentences = [[2], [3, 4], [5, 6, 7], [8]]
-    batches = sentence_batches(sentences, [0, 1, 0, 1], 3)
-    assert [tuple(ids.shape) for ids, _ in batches] == [(3, 3), (1, 1)]
-    assert batches[0][1].tolist() == [0, 1, 0]
-    first = sentence_batches(sentences, [0, 1, 0, 1], 2, shuffle=True, seed=1)
-    again = sentence_batches(sentences, [0, 1, 0, 1], 2, shuffle=True, seed=1)
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, again))
-    with pytest.raises(ValueError, match="2 sentences but 1 labels"):
-        sentence_batches([[2], [3]], [0])
 
 
 def test_embedding_matrix_copies_known_words_and_matches_variance():
@@ -220,8 +196,75 @@ def test_confusion_matrix_and_top_ngrams():
     assert matrix.tolist() == [[1, 1], [0, 2]]
     vocabulary = Vocabulary(["<pad>", "<unk>"] + [f"w{i}" for i in range(VOCABULARY_SIZE - 2)])
     model = small()
-    batches = sentence_batches([[2, 3, 4, 5], [6, 7, 8]], [0, 1], 2)
+    batches = padded_loader([[2, 3, 4, 5], [6, 7, 8]], [0, 1], batch_size=2)
     tops = top_ngrams(model, batches, vocabulary, window_index=0, filters=[0, 1], k=2)
     assert set(tops) == {0, 1} and all(1 <= len(v) <= 2 for v in tops.values())
     values = [value for _, value in tops[0]]
     assert values == sorted(values, reverse=True)
+
+
+def test_confusion_matrix_refuses_out_of_range_and_float_ids():
+    with pytest.raises(ValueError, match=r"predictions must lie in \[0, 2\).*num_classes"):
+        confusion_matrix(torch.tensor([0, 2]), torch.tensor([0, 1]), 2)  # used to land in a wrong cell
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 2\)"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([-1, 1]), 2)
+    with pytest.raises(TypeError, match="integer class ids"):
+        confusion_matrix(torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), 2)  # used to be truncated
+    with pytest.raises(TypeError, match="integer class ids"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0.9, 1.0]), 2)
+    with pytest.raises(ValueError, match="same length"):
+        confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1]), 2)
+    assert confusion_matrix(torch.tensor([2, 0, 1]), torch.tensor([2, 2, 1]), 3).tolist() == [
+        [0, 0, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_num_classes_sets_the_output_and_names_follow_the_course():
+    model = TextCNN(VOCABULARY_SIZE, num_classes=6, embedding_dim=K, feature_maps=4, padding_id=0).eval()
+    assert model(torch.tensor([[2, 3, 4]])).shape == (1, 6)
+    with pytest.raises(TypeError):
+        TextCNN(VOCABULARY_SIZE, K)  # everything after the vocabulary size is keyword-only
+    with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+        TextCNN(VOCABULARY_SIZE, num_classes=0)
+    with pytest.raises(ValueError, match="padding_id must be an id"):
+        TextCNN(VOCABULARY_SIZE, padding_id=VOCABULARY_SIZE)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        TextCNN(VOCABULARY_SIZE, pooling="sum")
+    with pytest.raises(ValueError, match="window_sizes must be a sequence"):
+        TextCNN(VOCABULARY_SIZE, window_sizes=3)
+
+
+def test_mean_pooling_averages_the_windows_that_hold_a_word():
+    model = small(pooling="mean", window_sizes=(2,)).eval()
+    ids = torch.tensor([[5, 6, 7]])
+    x = model.embedding(F.pad(ids, (1, 1))).transpose(1, 2)  # (1, K, 5): 1 padding word each side
+    c = F.relu(F.conv1d(x, model.convolutions[0].weight, model.convolutions[0].bias))  # (1, 6, 4), all hold a word
+    torch.testing.assert_close(model(ids), model.classifier(c.mean(dim=2)))
+    with torch.no_grad():  # a batch-mate's padding does not change the mean
+        torch.testing.assert_close(model(torch.tensor([[5, 6, 7, 0, 0], [2, 3, 4, 5, 6]]))[0], model(ids)[0])
+
+
+def test_gradients_match_a_float64_reference():
+    """The masked max of TextCNN against F.max_pool1d on an unpadded-batch reference, gradients included."""
+    model = small(window_sizes=(2, 3)).double().eval()
+    ids = torch.tensor([[5, 6, 7, 8]])
+    pad = 2
+    x = model.embedding(F.pad(ids, (pad, pad))).transpose(1, 2)
+    pooled = []
+    for h, convolution in zip(model.window_sizes, model.convolutions):
+        c = F.relu(convolution(x))[:, :, max(0, pad - h + 1):pad + ids.shape[1]]  # windows that hold a word
+        pooled.append(F.max_pool1d(c, c.shape[2]).squeeze(2))
+    expected = model.classifier(torch.cat(pooled, 1))
+    ours = model(ids)
+    torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    for a, b in zip(torch.autograd.grad(ours.sum(), parameters), torch.autograd.grad(expected.sum(), parameters)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_reading_helpers_restore_the_models_mode():
+    vocabulary = Vocabulary(["<pad>", "<unk>"] + [f"w{i}" for i in range(VOCABULARY_SIZE - 2)])
+    model = small().train()
+    predict_probabilities(model, vocabulary, ["w1 w2 w3"])
+    assert model.training  # used to be left in eval mode
+    top_ngrams(model, padded_loader([[2, 3, 4]], [0], batch_size=1), vocabulary, window_index=0, filters=[0])
+    assert model.training

@@ -1,0 +1,78 @@
+"""Tests for helpers.linear_baselines: MNB and NBSVM (Wang & Manning 2012) against a hand-computed example."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from helpers.linear_baselines import NBSVM, MultinomialNB, NgramFeatures, log_count_ratio, ngrams
+
+# Two positive sentences and one negative. Binarised, "good good" counts "good" once.
+SENTENCES = [["good", "film"], ["good", "good"], ["bad", "film"]]
+LABELS = ["pos", "pos", "neg"]  # sorted classes: neg = 0, pos = 1
+GRAMS = ["bad", "bad film", "film", "good", "good film", "good good"]
+# p = 1 + positive counts = (1, 1, 2, 3, 2, 2), |p| = 11; q = 1 + negative counts = (2, 2, 2, 1, 1, 1), |q| = 9
+R_BY_HAND = {"bad": math.log(9 / 22), "bad film": math.log(9 / 22), "film": math.log(9 / 11),
+             "good": math.log(27 / 11), "good film": math.log(18 / 11), "good good": math.log(18 / 11)}
+
+
+def test_ngrams_are_distinct_unigrams_and_bigrams():
+    assert ngrams(["a", "b", "a", "b"]) == ["a", "b", "a b", "b a"]
+    with pytest.raises(TypeError, match="list of words"):
+        ngrams("a b")
+
+
+def test_binarised_features_and_log_count_ratio_by_hand():
+    features = NgramFeatures(SENTENCES)
+    assert sorted(features.index) == GRAMS
+    matrix = features.transform([["good", "good", "film", "unseen"]]).to_dense()  # unseen n-grams dropped
+    assert matrix.sum() == 4 and matrix.max() == 1  # good (twice, counted once), film, "good good", "good film"
+    r = log_count_ratio(features.training_matrix, torch.tensor([1, 1, 0]))
+    for gram, expected in R_BY_HAND.items():
+        assert math.isclose(float(r[features.index[gram]]), expected, rel_tol=1e-12)
+
+
+def test_mnb_decision_is_the_log_count_ratio_plus_the_class_prior():
+    model = MultinomialNB(SENTENCES, LABELS)
+    scores = model.scores([["good", "film"], ["bad"]])
+    by_hand = [math.log(2 / 1) + R_BY_HAND["good"] + R_BY_HAND["film"] + R_BY_HAND["good film"],
+               math.log(2 / 1) + R_BY_HAND["bad"]]
+    torch.testing.assert_close(scores[:, 1] - scores[:, 0], torch.tensor(by_hand, dtype=torch.float64))
+    assert model.predict([["good", "film"], ["bad"]]) == ["pos", "neg"]
+    assert model.accuracy(SENTENCES, LABELS) == 1.0
+
+
+def test_mnb_takes_more_than_two_classes():
+    model = MultinomialNB([["a"], ["b"], ["c"], ["a", "x"]], [0, 1, 2, 0])
+    assert model.predict([["a"], ["b"], ["c"]]) == [0, 1, 2]
+
+
+def test_nbsvm_solves_the_svm_and_interpolates_with_beta():
+    exact = NBSVM(SENTENCES, LABELS, beta=1.0)  # β = 1: the SVM's own weights
+    features = exact.features.training_matrix.to_dense() * exact.r
+    signs = torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)
+    weights = exact.weights.clone().requires_grad_(True)
+    bias = exact.bias.clone().requires_grad_(True)
+    objective = 0.5 * weights.dot(weights) + torch.relu(1 - signs * (features @ weights + bias)).square().sum()
+    gradients = torch.autograd.grad(objective, [weights, bias])
+    assert max(float(g.abs().max()) for g in gradients) < 1e-5  # a minimum of ½‖w‖² + C Σ max(0, 1 − y f)²
+    mixed = NBSVM(SENTENCES, LABELS)  # β = 0.25
+    torch.testing.assert_close(mixed.weights, 0.75 * exact.weights.abs().mean() + 0.25 * exact.weights)
+    assert mixed.predict(SENTENCES) == LABELS
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="two classes"):
+        NBSVM([["a"], ["b"], ["c"]], [0, 1, 2])
+    with pytest.raises(TypeError, match="tokenised sentences"):
+        MultinomialNB(["good film", "bad film"], [1, 0])
+    with pytest.raises(ValueError, match="2 sentences but 1 labels"):
+        MultinomialNB([["a"], ["b"]], [1])
+    with pytest.raises(TypeError, match="floats"):
+        MultinomialNB([["a"], ["b"]], [1.0, 0.0])
+    with pytest.raises(ValueError, match="at least two classes"):
+        MultinomialNB([["a"], ["b"]], [1, 1])
+    with pytest.raises(ValueError, match="not among the classes"):
+        MultinomialNB(SENTENCES, LABELS).accuracy([["good"]], ["neutral"])

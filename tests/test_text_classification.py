@@ -1,0 +1,150 @@
+"""Tests for helpers.cross_validation and helpers.text_classification: folds, the learner's file, training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.cross_validation import CrossValidation, cross_validate, stratified_folds, stratified_split
+from helpers.text_classification import (
+    LengthBucketSampler,
+    cross_validate_text_cnn,
+    read_labelled_file,
+    train_text_cnn,
+)
+
+# The README's "Your own data" example for the Text CNN, verbatim.
+README_EXAMPLE = """
+from helpers.text_classification import cross_validate_text_cnn, read_labelled_file, train_text_cnn
+
+data = read_labelled_file("my_sentences.txt", label_column=0)  # "label sentence" per line; encoding detected
+print(cross_validate_text_cnn(data.texts, data.labels, num_folds=10))  # Kim's protocol: mean ± SE
+classifier = train_text_cnn(data.texts, data.labels)  # number of classes from the labels
+print(classifier.predict(["a gripping, beautifully acted film"]))
+"""
+
+WORDS = {"pos": ["gripping", "superb", "moving", "brilliant", "touching"],
+         "neg": ["dull", "tedious", "clumsy", "boring", "awful"],
+         "q": ["what", "where", "who", "when", "why"]}
+
+
+def three_class_lines(per_class: int = 12) -> list[bytes]:
+    rng = np.random.default_rng(0)
+    lines = []
+    for index in range(per_class):
+        for label, words in WORDS.items():
+            chosen = " ".join(rng.choice(words, 3).tolist())
+            lines.append(f"{label} the film is {chosen} {index}".encode())
+    return lines
+
+
+def test_stratified_folds_are_disjoint_cover_everything_and_keep_the_classes():
+    labels = ["a"] * 23 + ["b"] * 17 + ["c"] * 10
+    folds = stratified_folds(labels, 5, seed=3)
+    everything = np.concatenate(folds)
+    assert sorted(everything.tolist()) == list(range(50))  # each sentence in exactly one test fold
+    for name, size in (("a", 23), ("b", 17), ("c", 10)):
+        per_fold = [sum(labels[i] == name for i in fold) for fold in folds]
+        assert max(per_fold) - min(per_fold) <= 1 and sum(per_fold) == size
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1  # remainders spread over the folds
+    assert all(np.array_equal(a, b) for a, b in zip(folds, stratified_folds(labels, 5, seed=3)))
+    assert not all(np.array_equal(a, b) for a, b in zip(folds, stratified_folds(labels, 5, seed=4)))
+    with pytest.raises(ValueError, match="smallest class"):
+        stratified_folds(labels, 11)
+    with pytest.raises(TypeError, match="floats"):
+        stratified_folds([0.0, 1.0] * 10, 2)
+
+
+def test_stratified_split_holds_out_a_tenth_of_each_class():
+    labels = [0] * 50 + [1] * 30
+    rest, held_out = stratified_split(labels, 0.1, seed=0)
+    assert sorted(np.concatenate([rest, held_out]).tolist()) == list(range(80))
+    assert [sum(labels[i] == c for i in held_out) for c in (0, 1)] == [5, 3]
+
+
+def test_cross_validation_summary_and_pairing():
+    result = cross_validate(lambda train, test: float(len(test)), [0, 1] * 10, num_folds=4)
+    assert result.accuracies == [5.0] * 4 and result.standard_error == 0.0
+    assert str(CrossValidation([0.7, 0.8])) == "75.0 ± 5.0 % (2 folds)"
+    with pytest.raises(ValueError, match="more than num_folds"):
+        cross_validate(lambda train, test: 0.0, [0, 1] * 10, num_folds=4, folds_to_run=5)
+
+
+def test_length_buckets_cover_every_sentence_once_per_epoch_with_similar_lengths():
+    lengths = np.random.default_rng(0).integers(1, 40, size=103).tolist()
+    sampler = LengthBucketSampler(lengths, 10, shuffle=True, generator=torch.Generator().manual_seed(0))
+    first, second = list(sampler), list(sampler)
+    for epoch in (first, second):
+        assert sorted(i for batch in epoch for i in batch) == list(range(103)) and len(epoch) == len(sampler) == 11
+        spread = max(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in epoch)
+        assert spread <= 8  # sorted by length: a batch spans a narrow range (random batches span ~35)
+    assert first != second  # a new order each epoch
+
+
+def test_read_labelled_file_names_bad_rows_by_their_line(tmp_path):
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"pos a fine film\n\nneg a clich\xe9d plot\nq what is it ?\n")  # Latin-1 byte, blank line
+    data = read_labelled_file(path)
+    assert data.labels == ["pos", "neg", "q"] and data.line_numbers == [1, 3, 4]
+    assert data.texts[1] == "a clichéd plot"
+    tabbed = tmp_path / "tabbed.txt"
+    tabbed.write_text("a fine film\tpos\nnot good\tneg\n")
+    assert read_labelled_file(tabbed, label_column=-1, separator="\t").labels == ["pos", "neg"]
+    cases = {b"pos fine\nneg ...\n": "line 2, has the label 'neg' but no words",
+             b"pos fine\nneg bad\nmaybe so so\n": "line 3, has the label 'maybe', which is not one of classes",
+             b"pos fine\nneg\n": "line 2, has 1 field"}
+    for index, (content, message) in enumerate(cases.items()):
+        bad = tmp_path / f"bad{index}.txt"
+        bad.write_bytes(content)
+        with pytest.raises(ValueError, match=message):
+            read_labelled_file(bad, label_column=1 if "field" in message else 0,
+                               classes=["pos", "neg"] if "maybe" in message else None)
+
+
+def test_readme_example_runs_on_a_learners_file(tmp_path, monkeypatch, capsys):
+    lines = three_class_lines()
+    lines.insert(5, b"")  # an empty line
+    lines[7] = b"neg a clich\xe9d, tedious film 0"  # a Latin-1 byte
+    (tmp_path / "my_sentences.txt").write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.chdir(tmp_path)
+    exec(README_EXAMPLE, {})
+    printed = capsys.readouterr().out.splitlines()
+    assert any(line.endswith("(10 folds)") for line in printed) and printed[-1] in ("['pos']", "['neg']", "['q']")
+
+
+def test_train_text_cnn_learns_takes_classes_from_labels_and_stops_early():
+    lines = [line.decode() for line in three_class_lines(60)]
+    texts, labels = [line.split(" ", 1)[1] for line in lines], [line.split(" ", 1)[0] for line in lines]
+    classifier = train_text_cnn(texts, labels, show_progress=False, max_epochs=30, patience=3)
+    assert classifier.model.num_classes == 3 and classifier.classes == ["neg", "pos", "q"]
+    assert classifier.best_epoch < len(classifier.history.epochs["val_accuracy"]) <= 30  # stopped itself
+    assert classifier.accuracy(["the film is superb moving gripping", "the film is dull awful boring"],
+                               ["pos", "neg"]) == 1.0
+    assert classifier.model.training is False
+
+
+def test_train_text_cnn_clear_errors():
+    texts, labels = ["a good film", "a bad film"] * 10, ["pos", "neg"] * 10
+    with pytest.raises(TypeError, match="floats"):
+        train_text_cnn(texts, [1.0, 0.0] * 10)
+    with pytest.raises(ValueError, match="at least two classes"):
+        train_text_cnn(texts, ["pos"] * 20)
+    with pytest.raises(ValueError, match=r"sentences \[1\].*no words"):
+        train_text_cnn(["a good film", "..."] + texts[2:], labels)
+    with pytest.raises(ValueError, match="needs word_vectors"):
+        train_text_cnn(texts, labels, mode="static")
+    with pytest.raises(ValueError, match="20 sentences but 19 labels"):
+        cross_validate_text_cnn(texts, labels[:-1])
+    with pytest.raises(TypeError, match="floats"):
+        cross_validate_text_cnn(texts, [1.0, 0.0] * 10)
+
+
+def test_pretrained_vectors_cover_words_never_seen_in_training():
+    texts, labels = ["a good film", "a bad film"] * 10, ["pos", "neg"] * 10
+    vectors = {word: torch.randn(6) for word in ["good", "bad", "film", "superb"]}
+    classifier = train_text_cnn(texts, labels, mode="static", word_vectors=vectors, show_progress=False,
+                                max_epochs=2)
+    assert "superb" in classifier.vocabulary and classifier.model.embedding_dim == 6
+    row = classifier.vocabulary.index("superb")
+    torch.testing.assert_close(classifier.model.static_embedding.weight[row], vectors["superb"])
