@@ -1,0 +1,76 @@
+"""The README's "Your own data" examples, run exactly as the README writes them, on small files written here.
+
+Each code block is taken from README.md itself, so the README cannot drift from working code. Only the
+number of epochs of the slowest examples is lowered (a quick run of the same lines), and the test says so.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def own_data_blocks() -> dict[str, str]:
+    """The python blocks of the README's "Your own data" section, by the function they import."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Your own data") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    named = {}
+    for block in blocks:
+        module = re.search(r"from helpers\.(\w+) import", block).group(1)
+        named[module] = block
+    return named
+
+
+def run(block: str, replacements: dict[str, str], folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for old, new in replacements.items():
+        assert old in block, f"the README example no longer contains {old!r}: update this test"
+        block = block.replace(old, new)
+    monkeypatch.chdir(folder)
+    exec(compile(block, "README example", "exec"), {})
+
+
+def test_the_readme_has_an_example_for_each_trained_model() -> None:
+    assert set(own_data_blocks()) == {"text_classification", "embeddings", "translate"}
+
+
+def test_text_cnn_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    words = {"pos": ["gripping", "superb", "moving"], "neg": ["dull", "tedious", "clumsy"],
+             "q": ["what", "where", "who"]}
+    lines = [f"{label} the film is {words[label][i % 3]} and {words[label][(i + 1) % 3]} {i}".encode()
+             for i in range(20) for label in words]
+    lines.insert(7, b"")  # an empty line: skipped, and the line numbers of the others stay the file's
+    lines[3] = b"neg a clich\xe9 of a film, dull and tedious"  # a Latin-1 byte
+    (tmp_path / "my_sentences.txt").write_bytes(b"\n".join(lines) + b"\n")
+    run(own_data_blocks()["text_classification"], {}, tmp_path, monkeypatch)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] in ("['pos']", "['neg']", "['q']")
+
+
+def test_word2vec_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from helpers.datasets import read_word_pairs
+
+    pairs = read_word_pairs("wordsim353")[:60]
+    text = [f"the {a} and the {b} of war in the caf\xe9" for a, b, _ in pairs for _ in range(6)]
+    text.insert(10, "")
+    (tmp_path / "my_text.txt").write_bytes("\n".join(text).encode("latin-1"))
+    run(own_data_blocks()["embeddings"], {"epochs=3": "epochs=1"}, tmp_path, monkeypatch)
+    printed = capsys.readouterr().out
+    assert "spearman" in printed and "covered" in printed
+
+
+def test_date_transformer_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture) -> None:
+    from helpers.dates import date_examples, split_dates
+
+    days = split_dates(validation=0, test=0)["train"][:300]
+    lines = [f"{text}\t{iso}" for text, iso, _ in date_examples(days, ["de_DE short", "fr_FR long"])]
+    lines.insert(5, "")
+    (tmp_path / "my_pairs.tsv").write_bytes("\n".join(lines).encode("latin-1"))  # "février", "août"
+    run(own_data_blocks()["translate"], {"epochs=10, warmup=100": "epochs=1, warmup=5"}, tmp_path, monkeypatch)
+    assert "exact match on held-out pairs:" in capsys.readouterr().out
