@@ -149,7 +149,7 @@ class DecoderLayer(nn.Module):
     def __init__(self, *, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False):
         super().__init__()
         self.self_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.cross_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)  # queries: decoder; keys: encoder
+        self.cross_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)  # decoder asks the encoder
         self.feed_forward = FeedForward(d_model, d_ff, dropout)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d_model), nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
