@@ -13,6 +13,9 @@ occurs). With smoothing α, the count vectors of the two classes and their log-c
   the weights interpolated towards their mean magnitude: w' = (1 − β) w̄ + β w, w̄ = ‖w‖₁ / |V|.
   Wang & Manning: α = 1, C = 1, β = 0.25. Two classes only (their MR setting).
 
+Also here: :class:`BagOfWords`, logistic regression on word counts as an ``nn.Module`` trained by the
+course's own loop (notebook 04's baseline for attention pooling).
+
 The SVM is solved here by full-batch L-BFGS in float64 (the objective is convex and once
 differentiable); LIBLINEAR, which they used, solves the same problem by coordinate descent.
 """
@@ -24,11 +27,12 @@ import warnings
 from collections.abc import Hashable, Sequence
 
 import torch
+from torch import nn
 
-from .core import check_probability
+from .core import check_positive_int, check_probability, check_token_ids
 from .cross_validation import label_ids
 
-__all__ = ["NBSVM", "MultinomialNB", "NgramFeatures", "log_count_ratio", "ngrams"]
+__all__ = ["BagOfWords", "NBSVM", "MultinomialNB", "NgramFeatures", "log_count_ratio", "ngrams"]
 
 
 def ngrams(words: Sequence[str], max_n: int = 2) -> list[str]:
@@ -175,3 +179,26 @@ def _squared_hinge_svm(features: torch.Tensor, signs: torch.Tensor, C: float,  #
     if not math.isfinite(float(objective())):
         raise FloatingPointError("the SVM objective is not finite: check the features for NaN")
     return weights, bias
+
+
+class BagOfWords(nn.Module):
+    """Logistic regression on word counts: logits = W · Σ_words one_hot(word) + b.
+
+    The sum of one-hot vectors times W is the sum of W's columns for the sentence's words, which is what
+    ``nn.EmbeddingBag(mode="sum")`` computes without building the one-hot vectors. Padding counts nothing.
+    """
+
+    def __init__(self, vocabulary_size: int, *, num_classes: int = 2, padding_id: int = 0):
+        super().__init__()
+        self.vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
+        check_positive_int(num_classes, "num_classes")
+        if not 0 <= padding_id < vocabulary_size:
+            raise ValueError(f"padding_id must lie in [0, {vocabulary_size}), got {padding_id!r}")
+        self.weights = nn.EmbeddingBag(vocabulary_size, num_classes, mode="sum", padding_idx=padding_id)
+        nn.init.zeros_(self.weights.weight)
+        self.bias = nn.Parameter(torch.zeros(num_classes))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Word ids ``(batch, seq)`` -> logits ``(batch, num_classes)``."""
+        check_token_ids(ids, self.vocabulary_size, hint="encode with the vocabulary the model was built for")
+        return self.weights(ids) + self.bias

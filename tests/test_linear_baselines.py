@@ -76,3 +76,21 @@ def test_clear_errors():
         MultinomialNB([["a"], ["b"]], [1, 1])
     with pytest.raises(ValueError, match="not among the classes"):
         MultinomialNB(SENTENCES, LABELS).accuracy([["good"]], ["neutral"])
+
+
+def test_bag_of_words_is_one_hot_counts_times_weights_and_ignores_padding():
+    from helpers.linear_baselines import BagOfWords
+
+    model = BagOfWords(6, num_classes=3)
+    torch.nn.init.normal_(model.weights.weight, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.weights.weight[0] = 0  # the padding row, as EmbeddingBag keeps it
+        model.bias.copy_(torch.tensor([0.1, -0.2, 0.3]))
+    ids = torch.tensor([[2, 3, 2, 0], [5, 0, 0, 0]])
+    counts = torch.nn.functional.one_hot(ids, 6).sum(dim=1).float()
+    counts[:, 0] = 0  # padding is no word
+    assert torch.allclose(model(ids), counts @ model.weights.weight + model.bias, atol=1e-6)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 6\)"):
+        model(torch.tensor([[7]]))
+    with pytest.raises(ValueError, match="padding_id"):
+        BagOfWords(6, padding_id=6)
