@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 
 __all__ = ["Vocabulary", "clean_str", "fold_accents", "pad_batch", "padded_loader", "tokenize"]
 
@@ -147,11 +147,13 @@ def padded_loader(
     generator: torch.Generator | None = None,
     padding_id: int = 0,
     min_length: int = 1,
+    batch_sampler: Sampler[list[int]] | None = None,
 ) -> DataLoader:
     """A ``DataLoader`` of ``(ids (batch, max_len), labels (batch,))``, padded per batch.
 
     With ``shuffle=True`` pass a seeded ``generator`` (``seed_everything`` returns one): each epoch
-    then draws a new order, and the whole run repeats exactly.
+    then draws a new order, and the whole run repeats exactly. A ``batch_sampler`` (e.g. one that puts
+    sentences of similar length together) chooses the batches instead of ``batch_size``/``shuffle``.
     """
     labels = torch.as_tensor(labels, dtype=torch.int64)
     if len(sequences) != len(labels):
@@ -165,4 +167,6 @@ def padded_loader(
         ids, _ = pad_batch([ids for ids, _ in batch], padding_id, min_length)
         return ids, torch.stack([label for _, label in batch])
 
+    if batch_sampler is not None:
+        return DataLoader(examples, batch_sampler=batch_sampler, collate_fn=collate)
     return DataLoader(examples, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate)

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Sampler
 from .core import check_positive_int
 from .cross_validation import CrossValidation, cross_validate, label_ids, stratified_split
 from .datasets import read_text_lines
-from .text import Vocabulary, pad_batch, tokenize
+from .text import Vocabulary, pad_batch, padded_loader, tokenize
 from .text_cnn import TextCNN, embedding_matrix
 from .training import History, evaluate_classifier, supervised_step, train
 
@@ -130,17 +130,13 @@ class LengthBucketSampler(Sampler[list[int]]):
 def length_bucketed_loader(encoded: Sequence[Sequence[int]], targets: Sequence[int] | np.ndarray, *, batch_size: int,
                            shuffle: bool = False, generator: torch.Generator | None = None,
                            padding_id: int = 0) -> DataLoader:
-    """Like :func:`helpers.text.padded_loader`, but each batch holds sentences of similar length.
+    """:func:`helpers.text.padded_loader` whose batches hold sentences of similar length.
 
     ``(ids (batch, longest), labels (batch,))`` batches; with ``shuffle`` a new order every epoch.
     """
-    examples = list(zip(encoded, torch.as_tensor(np.asarray(targets), dtype=torch.int64)))
-
-    def collate(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
-        return pad_batch([ids for ids, _ in batch], padding_id)[0], torch.stack([label for _, label in batch])
-
     sampler = LengthBucketSampler([len(ids) for ids in encoded], batch_size, shuffle=shuffle, generator=generator)
-    return DataLoader(examples, batch_sampler=sampler, collate_fn=collate)
+    return padded_loader(encoded, np.asarray(targets), batch_size=batch_size, padding_id=padding_id,
+                         batch_sampler=sampler)
 
 
 # --- the trained model ----------------------------------------------------------------------------

@@ -401,3 +401,10 @@ def test_seconds_per_call_times_the_function() -> None:
 
     seconds = seconds_per_call(lambda: time.sleep(0.01), min_run_time=0.05)
     assert 0.009 < seconds < 0.1
+
+
+def test_padded_loader_takes_its_batches_from_a_batch_sampler() -> None:
+    loader = text.padded_loader([[5], [6, 7, 8], [9, 10]], [0, 1, 2], batch_size=3, batch_sampler=[[2, 0], [1]])
+    (ids, labels), (last_ids, last_labels) = list(loader)
+    assert ids.tolist() == [[9, 10], [5, 0]] and labels.tolist() == [2, 0]
+    assert last_ids.tolist() == [[6, 7, 8]] and last_labels.tolist() == [1]
