@@ -12,7 +12,10 @@ difference is a paired comparison.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import pickle
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +24,9 @@ import torch
 from .core import check_positive_int, check_probability
 from .progress import progress
 
-__all__ = ["CrossValidation", "cross_validate", "label_ids", "stratified_folds", "stratified_split"]
+__all__ = [
+    "CrossValidation", "cross_validate", "cross_validate_arms", "label_ids", "stratified_folds", "stratified_split",
+]
 
 
 # --- folds ----------------------------------------------------------------------------------------
@@ -118,23 +123,77 @@ def cross_validate(
     num_folds: int = 10,
     folds_to_run: int | None = None,
     seed: int = 0,
+    workers: int = 1,
     description: str = "fold",
 ) -> CrossValidation:
     """Run ``fit_and_score(train_indices, test_indices)`` on the first ``folds_to_run`` of ``num_folds`` folds.
 
     ``fit_and_score`` returns the test accuracy, or (accuracy, the trained model). The folds depend only
     on ``labels``, ``num_folds`` and ``seed``, so models run with the same three see the same folds and
-    their per-fold accuracies can be compared in pairs.
+    their per-fold accuracies can be compared in pairs. ``workers`` > 1 runs folds in that many processes
+    (see :func:`cross_validate_arms`).
+    """
+    return cross_validate_arms({description: fit_and_score}, labels, num_folds=num_folds, folds_to_run=folds_to_run,
+                               seed=seed, workers=workers, description=description)[description]
+
+
+def cross_validate_arms(
+    arms: dict[str, Callable[[np.ndarray, np.ndarray], float | tuple[float, object]]],
+    labels: Sequence[Hashable],
+    *,
+    num_folds: int = 10,
+    folds_to_run: int | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    description: str = "folds",
+) -> dict[str, CrossValidation]:
+    """:func:`cross_validate` for several models ("arms") on the same folds: ``{name: CrossValidation}``.
+
+    With ``workers`` > 1 the (arm, fold) runs are shared among that many processes of one thread each,
+    so two cores train two folds at once. Every run seeds itself, so the results are the same for any
+    number of workers; ``fit_and_score`` must then be picklable (a module-level function or a
+    ``functools.partial`` of one, not a lambda or a function defined in a notebook).
     """
     folds = stratified_folds(labels, num_folds, seed=seed)
     folds_to_run = num_folds if folds_to_run is None else check_positive_int(folds_to_run, "folds_to_run")
     if folds_to_run > num_folds:
         raise ValueError(f"folds_to_run={folds_to_run} is more than num_folds={num_folds}")
+    workers = check_positive_int(workers, "workers")
     everything = np.arange(sum(len(fold) for fold in folds))
-    accuracies, models = [], []
-    for test in progress(folds[:folds_to_run], description):
-        result = fit_and_score(np.setdiff1d(everything, test), test)
+    jobs = [(name, np.setdiff1d(everything, test), test) for name in arms for test in folds[:folds_to_run]]
+    results = _run(arms, jobs, workers, description)
+    by_arm = {name: CrossValidation([], []) for name in arms}
+    for (name, _, _), result in zip(jobs, results):
         accuracy, model = result if isinstance(result, tuple) else (result, None)
-        accuracies.append(float(accuracy))
-        models.append(model)
-    return CrossValidation(accuracies, models)
+        by_arm[name].accuracies.append(float(accuracy))
+        by_arm[name].models.append(model)
+    return by_arm
+
+
+def _run(arms: dict[str, Callable], jobs: list[tuple], workers: int, description: str) -> list:
+    if workers == 1:
+        return [arms[name](train, test) for name, train, test in progress(jobs, description)]
+    pickled = {}  # plain pickle both ways: tensors travel as bytes, not as shared-memory handles (a file each)
+    for name, fit_and_score in arms.items():
+        try:
+            pickled[name] = pickle.dumps(fit_and_score)
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            raise ValueError(f"workers={workers} sends {name!r}'s fit_and_score to other processes, but it cannot "
+                             f"be pickled ({error}); define it at module level, or use workers=1") from None
+    # spawn, not fork: a forked copy of a process whose PyTorch threads have started can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+        futures = [pool.submit(_call, pickled[name], train, test) for name, train, test in jobs]
+        for _ in progress(as_completed(futures), description, total=len(futures)):
+            pass
+        return [pickle.loads(future.result()) for future in futures]
+
+
+def _one_thread() -> None:
+    """Each worker: one thread (the workers are the parallelism) and PyTorch's deterministic kernels."""
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _call(pickled_function: bytes, train: np.ndarray, test: np.ndarray) -> bytes:
+    return pickle.dumps(pickle.loads(pickled_function)(train, test))

@@ -17,6 +17,7 @@ to its longest sentence, so mixing lengths spends most of the convolution on pad
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
 from .core import check_positive_int
-from .cross_validation import CrossValidation, cross_validate, label_ids, stratified_split
+from .cross_validation import CrossValidation, cross_validate_arms, label_ids, stratified_split
 from .datasets import read_text_lines
 from .text import Vocabulary, pad_batch, padded_loader, tokenize
 from .text_cnn import TextCNN, embedding_matrix
@@ -39,6 +40,7 @@ __all__ = [
     "LengthBucketSampler",
     "length_bucketed_loader",
     "TextClassifier",
+    "compare_text_cnns",
     "cross_validate_text_cnn",
     "read_labelled_file",
     "train_text_cnn",
@@ -277,22 +279,48 @@ def cross_validate_text_cnn(
     num_folds: int = 10,
     folds_to_run: int | None = None,
     seed: int = 0,
+    workers: int = 1,
     **settings,
 ) -> CrossValidation:
     """Kim's protocol: :func:`train_text_cnn` (with ``settings``) on each training fold, tested on its fold.
 
     Each fold's validation tenth comes from its training part only; the test fold is touched once.
+    ``workers`` > 1 trains that many folds at once, in processes of one thread (same results).
+    """
+    name = settings.get("mode", "rand")
+    return compare_text_cnns(sentences, labels, {name: settings}, num_folds=num_folds, folds_to_run=folds_to_run,
+                             seed=seed, workers=workers)[name]
+
+
+def compare_text_cnns(
+    sentences: Sequence[str | Sequence[str]],
+    labels: Sequence[Hashable],
+    arms: dict[str, dict],
+    *,
+    num_folds: int = 10,
+    folds_to_run: int | None = None,
+    seed: int = 0,
+    workers: int = 1,
+) -> dict[str, CrossValidation]:
+    """:func:`cross_validate_text_cnn` for several settings on the same folds: ``{name: CrossValidation}``.
+
+    ``arms`` maps a name to the keyword arguments of :func:`train_text_cnn`, e.g.
+    ``{"widths {3}": dict(window_sizes=(3,))}``. With ``workers`` > 1 all (arm, fold) runs share the processes.
     """
     if len(sentences) != len(labels):
         raise ValueError(f"got {len(sentences)} sentences but {len(labels)} labels; give one label per sentence")
     labels = list(labels.tolist() if isinstance(labels, (np.ndarray, torch.Tensor)) else labels)
     label_ids(labels)  # refuse float labels before any training
+    sentences = list(sentences)
+    runs = {name: functools.partial(_fit_and_score, sentences, labels, seed, settings)
+            for name, settings in arms.items()}
+    return cross_validate_arms(runs, labels, num_folds=num_folds, folds_to_run=folds_to_run, seed=seed,
+                               workers=workers, description=", ".join(arms))
 
-    def fit_and_score(train_indices: np.ndarray, test_indices: np.ndarray) -> tuple[float, TextClassifier]:
-        classifier = train_text_cnn([sentences[i] for i in train_indices], [labels[i] for i in train_indices],
-                                    seed=seed, show_progress=False, **settings)
-        accuracy = classifier.accuracy([sentences[i] for i in test_indices], [labels[i] for i in test_indices])
-        return accuracy, classifier
 
-    return cross_validate(fit_and_score, labels, num_folds=num_folds, folds_to_run=folds_to_run, seed=seed,
-                          description=settings.get("mode", "rand"))
+def _fit_and_score(sentences: list, labels: list, seed: int, settings: dict, train_indices: np.ndarray,
+                   test_indices: np.ndarray) -> tuple[float, TextClassifier]:
+    """One fold (module level, so that worker processes can receive it)."""
+    classifier = train_text_cnn([sentences[i] for i in train_indices], [labels[i] for i in train_indices],
+                                seed=seed, show_progress=False, **settings)
+    return classifier.accuracy([sentences[i] for i in test_indices], [labels[i] for i in test_indices]), classifier

@@ -208,8 +208,11 @@ class TextCNN(nn.Module):
         """Word ids ``(batch, seq)`` (``padding_id`` after the end) -> logits ``(batch, classes)``."""
         return self.trace(ids).logits
 
+    largest_class_norm: float = 0.0  # the largest ‖w_c‖₂ apply_max_norm has met: above max_norm, it rescaled
+
     def apply_max_norm(self, max_norm: float = 3.0) -> None:
         """Kim's constraint on the softmax layer; call after each optimiser step."""
+        self.largest_class_norm = max(self.largest_class_norm, float(self.classifier.weight.detach().norm(dim=1).max()))
         apply_max_norm_(self.classifier.weight, max_norm)
 
 

@@ -9,6 +9,7 @@ import torch
 from helpers.cross_validation import CrossValidation, cross_validate, stratified_folds, stratified_split
 from helpers.text_classification import (
     LengthBucketSampler,
+    compare_text_cnns,
     cross_validate_text_cnn,
     read_labelled_file,
     train_text_cnn,
@@ -69,6 +70,28 @@ def test_cross_validation_summary_and_pairing():
     assert str(CrossValidation([0.7, 0.8])) == "75.0 ± 5.0 % (2 folds)"
     with pytest.raises(ValueError, match="more than num_folds"):
         cross_validate(lambda train, test: 0.0, [0, 1] * 10, num_folds=4, folds_to_run=5)
+
+
+def test_workers_give_the_same_results_as_one_process():
+    texts = [line.decode() for line in three_class_lines(8)]
+    labels = [text.split()[0] for text in texts]
+    texts = [text.split(maxsplit=1)[1] for text in texts]
+    arms = {"rand": dict(max_epochs=2), "widths {1}": dict(window_sizes=(1,), max_epochs=2)}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the workers' count, so that both sides add in the same order
+    try:
+        alone = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run=3, workers=1)
+    finally:
+        torch.set_num_threads(threads)
+    shared = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run=3, workers=2)
+    for name in arms:
+        assert shared[name].accuracies == alone[name].accuracies and len(shared[name].accuracies) == 3
+        for a, b in zip(alone[name].models, shared[name].models):
+            assert a.vocabulary.tokens == b.vocabulary.tokens
+            for (key, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+                assert torch.equal(x, y), key  # the very same weights came back from the worker
+    with pytest.raises(ValueError, match="cannot be pickled"):
+        cross_validate(lambda train, test: 0.0, [0, 1] * 10, num_folds=4, workers=2)
 
 
 def test_length_buckets_cover_every_sentence_once_per_epoch_with_similar_lengths():

@@ -129,7 +129,12 @@ def test_max_norm_holds_after_a_step_and_matches_torch_renorm():
     F.cross_entropy(model(torch.tensor([[2, 3, 4]])), torch.tensor([1])).backward()
     optimizer.step()
     expected = torch.renorm(model.classifier.weight.detach(), p=2, dim=0, maxnorm=3.0)
+    largest = float(model.classifier.weight.detach().norm(dim=1).max())
+    assert model.largest_class_norm == 0.0
     model.apply_max_norm(3.0)
+    assert model.largest_class_norm == largest > 3.0  # what the constraint met, before it rescaled
+    model.apply_max_norm(3.0)
+    assert model.largest_class_norm == largest  # a running maximum, not the last norm (now 3)
     norms = model.classifier.weight.norm(dim=1)
     assert torch.all(norms <= 3.0 + 1e-5) and torch.allclose(norms, torch.full_like(norms, 3.0))
     torch.testing.assert_close(model.classifier.weight.detach(), expected)
