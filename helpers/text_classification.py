@@ -9,7 +9,9 @@ The path a learner takes with their own file, and the one notebook 02 takes with
    classes comes from the labels, and the best epoch's weights are kept.
 3. :func:`cross_validate_text_cnn`: Kim's protocol, k-fold cross-validation (stratified folds from
    :func:`stratified_folds`), returning every fold's test accuracy with their mean ± standard error.
-   :func:`cross_validate` runs any other model (the linear baselines) on the same folds.
+   :func:`cross_validate` runs any other model (the linear baselines) on the same folds, and
+   :func:`compare_text_cnns` several settings of the CNN (ablations). ``workers=2`` trains two folds
+   at once in processes of one thread each, with the same results.
 
 Training batches group sentences of similar length (:class:`LengthBucketSampler`): a batch is padded
 to its longest sentence, so mixing lengths spends most of the convolution on padding.
