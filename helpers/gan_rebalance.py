@@ -42,9 +42,10 @@ __all__ = [
 
 
 def _check_labels(labels: Tensor, num_classes: int) -> None:
-    if not isinstance(labels, Tensor) or labels.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"labels must be an integer tensor (torch.long), got "
-                        f"{getattr(labels, 'dtype', type(labels).__name__)}; float labels are refused, not truncated")
+    if not isinstance(labels, Tensor) or labels.dtype != torch.int64:
+        raise TypeError(f"labels must be an integer tensor of dtype torch.long, got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}; convert integer labels with .long() "
+                        f"(float labels are refused, not truncated)")
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(labels.min())}..{int(labels.max())}")
 
@@ -61,6 +62,11 @@ def cut_class(labels: Tensor, minority_class: int, keep: int, *, generator: torc
 
 def pad_pools(pools: list[Tensor]) -> tuple[Tensor, Tensor]:
     """Stack data pools of different lengths: (runs, longest, ...) and a mask (runs, longest), True on real rows."""
+    if not pools or any(not isinstance(pool, Tensor) or not len(pool) for pool in pools):
+        raise ValueError("pools must be a non-empty list of non-empty tensors (one per run)")
+    if len({(pool.shape[1:], pool.dtype) for pool in pools}) > 1:
+        raise ValueError("every pool must have the same row shape and dtype: "
+                         f"{sorted({(tuple(p.shape[1:]), str(p.dtype)) for p in pools})}")
     longest = max(len(pool) for pool in pools)
     padded = torch.zeros(len(pools), longest, *pools[0].shape[1:], dtype=pools[0].dtype)
     mask = torch.zeros(len(pools), longest, dtype=torch.bool)

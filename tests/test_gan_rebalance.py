@@ -30,6 +30,8 @@ def test_cut_class_and_labels_refuse_bad_input():
         generator.sample(torch.full((3,), 5))
     with pytest.raises(TypeError, match="float labels"):
         generator.sample(torch.zeros(3))
+    with pytest.raises(TypeError, match="long"):
+        generator.sample(torch.zeros(3, dtype=torch.int32))
     with pytest.raises(ValueError, match="1-D"):
         generator.sample(torch.zeros(2, 3, dtype=torch.long))
 
@@ -38,6 +40,13 @@ def test_pad_pools_masks_the_padding():
     padded, mask = gan_rebalance.pad_pools([torch.ones(2, 3), 2 * torch.ones(4, 3)])
     assert padded.shape == (2, 4, 3) and mask.tolist() == [[True, True, False, False], [True] * 4]
     assert padded[0, 2:].abs().sum() == 0 and (padded[1] == 2).all()
+    assert gan_rebalance.pad_pools([torch.ones(2, dtype=torch.float64)])[0].dtype == torch.float64  # dtype kept
+    with pytest.raises(ValueError, match="non-empty"):
+        gan_rebalance.pad_pools([])
+    with pytest.raises(ValueError, match="non-empty"):
+        gan_rebalance.pad_pools([torch.ones(2, 3), torch.ones(0, 3)])
+    with pytest.raises(ValueError, match="same row shape"):
+        gan_rebalance.pad_pools([torch.ones(2, 3), torch.ones(2, 4)])
 
 
 def test_conditional_dcgan_shapes_and_label_conditioning():
