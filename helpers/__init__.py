@@ -8,7 +8,8 @@ Import the modules by name. One notebook, one group of topic modules:
 - 02 text CNN: ``text_cnn`` (Kim's model), ``linear_baselines`` (MNB, NBSVM), ``cross_validation`` (folds,
   mean ± standard error), ``text_classification`` (a learner's labelled file to a trained, evaluated model).
 - 03 GAN: ``gan`` (the value function, D*, losses, players, Dirac-GAN), ``gan_metrics`` (mixtures, PacGAN's
-  metrics), ``gan_seeds`` (seeds trained together), ``dcgan`` (DCGAN and the digit judge).
+  metrics), ``gan_seeds`` (seeds trained together), ``dcgan`` (DCGAN and the digit judge), ``gan_rebalance``
+  (a conditional DCGAN against oversampling and class weights).
 - 04 self-attention: ``attention`` (the formula, masks, multi-head), ``attention_tasks`` (induction).
 - 05 Transformer: ``transformer`` (the 2017 model), ``seq2seq`` (loss, schedule, greedy and beam search,
   checkpoint averaging), ``recurrent`` (GRU with additive attention), ``dates`` (the date task),
@@ -17,7 +18,8 @@ Import the modules by name. One notebook, one group of topic modules:
 
 Shared: ``core`` (seeding, device, argument checks, timing), ``data`` (fetching the data sets at setup
 time), ``datasets`` (reading them), ``text`` (tokenisation, vocabulary, padded batches), ``training`` (the
-one training loop and optimiser step), ``progress`` and ``plotting``.
+one training loop and optimiser step), ``workers`` (independent runs in worker processes), ``progress`` and
+``plotting``.
 """
 
 from __future__ import annotations

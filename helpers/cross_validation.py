@@ -12,17 +12,14 @@ difference is a paired comparison.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import pickle
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .core import check_positive_int, check_probability
-from .progress import progress
+from .workers import map_in_processes
 
 __all__ = [
     "CrossValidation", "cross_validate", "cross_validate_arms", "label_ids", "stratified_folds", "stratified_split",
@@ -150,9 +147,10 @@ def cross_validate_arms(
     """:func:`cross_validate` for several models ("arms") on the same folds: ``{name: CrossValidation}``.
 
     With ``workers`` > 1 the (arm, fold) runs are shared among that many processes of one thread each,
-    so two cores train two folds at once. Every run seeds itself, so the results are the same for any
-    number of workers; ``fit_and_score`` must then be picklable (a module-level function or a
-    ``functools.partial`` of one, not a lambda or a function defined in a notebook).
+    so two cores train two folds at once (:func:`helpers.workers.map_in_processes`). Every run seeds
+    itself, so the results are the same for any number of workers; ``fit_and_score`` must then be
+    picklable (a module-level function or a ``functools.partial`` of one, not a lambda or a function
+    defined in a notebook).
     """
     folds = stratified_folds(labels, num_folds, seed=seed)
     folds_to_run = num_folds if folds_to_run is None else check_positive_int(folds_to_run, "folds_to_run")
@@ -161,7 +159,8 @@ def cross_validate_arms(
     workers = check_positive_int(workers, "workers")
     everything = np.arange(sum(len(fold) for fold in folds))
     jobs = [(name, np.setdiff1d(everything, test), test) for name in arms for test in folds[:folds_to_run]]
-    results = _run(arms, jobs, workers, description)
+    results = map_in_processes(_fit_and_score, [(arms[name], train, test) for name, train, test in jobs],
+                               workers=workers, description=description)
     by_arm = {name: CrossValidation([], []) for name in arms}
     for (name, _, _), result in zip(jobs, results):
         accuracy, model = result if isinstance(result, tuple) else (result, None)
@@ -170,30 +169,5 @@ def cross_validate_arms(
     return by_arm
 
 
-def _run(arms: dict[str, Callable], jobs: list[tuple], workers: int, description: str) -> list:
-    if workers == 1:
-        return [arms[name](train, test) for name, train, test in progress(jobs, description)]
-    pickled = {}  # plain pickle both ways: tensors travel as bytes, not as shared-memory handles (a file each)
-    for name, fit_and_score in arms.items():
-        try:
-            pickled[name] = pickle.dumps(fit_and_score)
-        except (pickle.PicklingError, AttributeError, TypeError) as error:
-            raise ValueError(f"workers={workers} sends {name!r}'s fit_and_score to other processes, but it cannot "
-                             f"be pickled ({error}); define it at module level, or use workers=1") from None
-    # spawn, not fork: a forked copy of a process whose PyTorch threads have started can hang.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
-        futures = [pool.submit(_call, pickled[name], train, test) for name, train, test in jobs]
-        for _ in progress(as_completed(futures), description, total=len(futures)):
-            pass
-        return [pickle.loads(future.result()) for future in futures]
-
-
-def _one_thread() -> None:
-    """Each worker: one thread (the workers are the parallelism) and PyTorch's deterministic kernels."""
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _call(pickled_function: bytes, train: np.ndarray, test: np.ndarray) -> bytes:
-    return pickle.dumps(pickle.loads(pickled_function)(train, test))
+def _fit_and_score(fit_and_score: Callable, train: np.ndarray, test: np.ndarray) -> float | tuple[float, object]:
+    return fit_and_score(train, test)

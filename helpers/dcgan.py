@@ -21,9 +21,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .core import check_positive_int
+from . import gan
+from .core import check_choice, check_positive_int, seed_everything
+from .training import train
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "DigitClassifier", "as_images"]
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "DigitClassifier", "as_images", "train_digit_gan"]
 
 IMAGE_SIZE = 28
 
@@ -111,3 +113,25 @@ class DigitClassifier(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(as_images(x))  # (batch, num_classes)
+
+
+def train_digit_gan(kind: str, seed: int, real: Tensor, *, steps: int) -> nn.Module:
+    """One run of notebook 03's comparison on ``real`` digits ``(n, 784)`` in [-1, 1]; returns its generator.
+
+    ``"DCGAN"``: this module's pair at width 16, Adam lr 1e-3. ``"MLP GAN"``: the 2014 paper's kind, two
+    hidden layers of 256 in each player, lr 2e-4. Both: z of 32 dimensions, Adam β1 = 0.5, batches of 64,
+    Algorithm 1 with k = 1 and the non-saturating loss (``helpers.gan.gan_step``). The run seeds itself
+    and prints nothing, so it can be one job of ``helpers.workers.map_in_processes``.
+    """
+    check_choice(kind, ("DCGAN", "MLP GAN"), "kind")
+    seed_everything(seed)
+    if kind == "DCGAN":
+        generator, discriminator, learning_rate = DCGANGenerator(32, width=16), DCGANDiscriminator(width=16), 1e-3
+    else:
+        generator = gan.MLPGenerator(32, 784, hidden=256, tanh_output=True)
+        discriminator, learning_rate = gan.MLPDiscriminator(784, hidden=256), 2e-4
+    optimizers = [torch.optim.Adam(player.parameters(), learning_rate, betas=(0.5, 0.999))
+                  for player in (generator, discriminator)]
+    batches = gan.SampledBatches(lambda n: real[torch.randint(len(real), (n,))], 64, check_positive_int(steps, "steps"))
+    train(gan.gan_step(generator, discriminator, *optimizers), batches, show_progress=False)
+    return generator

@@ -174,3 +174,19 @@ def test_dirac_gan_simultaneous_spirals_out_and_penalty_converges():
     assert torch.allclose(ratio, torch.full_like(ratio, math.sqrt(1 + 0.1**2 / 4)), rtol=1e-4)
     damped = gan.dirac_gan_trajectory(1.0, 1.0, steps=500, learning_rate=0.1, gradient_penalty=1.0)
     assert damped[-1].norm() < 1e-6
+
+
+def test_train_digit_gan_is_seeded_silent_and_names_its_kinds(capsys) -> None:
+    from helpers import dcgan
+
+    real = torch.rand(64, 784) * 2 - 1
+    first, again = (dcgan.train_digit_gan("DCGAN", 3, real, steps=2) for _ in range(2))
+    assert isinstance(first, dcgan.DCGANGenerator)
+    for (name, a), (_, b) in zip(first.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), name  # seeded: the same run twice
+    other = dcgan.train_digit_gan("DCGAN", 4, real, steps=2)
+    assert not torch.equal(next(iter(first.parameters())), next(iter(other.parameters())))  # the seed matters
+    assert isinstance(dcgan.train_digit_gan("MLP GAN", 0, real, steps=1), gan.MLPGenerator)
+    assert capsys.readouterr().out == ""  # prints nothing: a job for worker processes
+    with pytest.raises(ValueError, match="kind"):
+        dcgan.train_digit_gan("VAE", 0, real, steps=1)

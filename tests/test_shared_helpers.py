@@ -408,3 +408,19 @@ def test_padded_loader_takes_its_batches_from_a_batch_sampler() -> None:
     (ids, labels), (last_ids, last_labels) = list(loader)
     assert ids.tolist() == [[9, 10], [5, 0]] and labels.tolist() == [2, 0]
     assert last_ids.tolist() == [[6, 7, 8]] and last_labels.tolist() == [1]
+
+
+def test_map_in_processes_keeps_the_job_order_and_gives_each_worker_one_thread() -> None:
+    import operator
+
+    from helpers.workers import map_in_processes
+
+    jobs = [(a, b) for a, b in zip(range(7), range(10, 17))]
+    assert map_in_processes(operator.add, jobs, workers=2) == [a + b for a, b in jobs]  # order of the jobs
+    assert map_in_processes(operator.add, jobs, workers=1) == [a + b for a, b in jobs]
+    assert map_in_processes(torch.get_num_threads, [()] * 3, workers=2) == [1, 1, 1]
+    assert map_in_processes(torch.ones, [(2, 3)], workers=2)[0].shape == (2, 3)  # tensors come back whole
+    with pytest.raises(ValueError, match="cannot be pickled"):
+        map_in_processes(lambda: 0, [()], workers=2)
+    with pytest.raises(ValueError, match="workers"):
+        map_in_processes(operator.add, jobs, workers=0)
