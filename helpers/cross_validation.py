@@ -139,12 +139,14 @@ def cross_validate_arms(
     labels: Sequence[Hashable],
     *,
     num_folds: int = 10,
-    folds_to_run: int | None = None,
+    folds_to_run: int | dict[str, int] | None = None,
     seed: int = 0,
     workers: int = 1,
     description: str = "folds",
 ) -> dict[str, CrossValidation]:
     """:func:`cross_validate` for several models ("arms") on the same folds: ``{name: CrossValidation}``.
+
+    ``folds_to_run`` may differ by arm (``{name: count}``): each arm runs the first folds of the same ten.
 
     With ``workers`` > 1 the (arm, fold) runs are shared among that many processes of one thread each,
     so two cores train two folds at once (:func:`helpers.workers.map_in_processes`). Every run seeds
@@ -153,12 +155,16 @@ def cross_validate_arms(
     defined in a notebook).
     """
     folds = stratified_folds(labels, num_folds, seed=seed)
-    folds_to_run = num_folds if folds_to_run is None else check_positive_int(folds_to_run, "folds_to_run")
-    if folds_to_run > num_folds:
-        raise ValueError(f"folds_to_run={folds_to_run} is more than num_folds={num_folds}")
+    per_arm = folds_to_run if isinstance(folds_to_run, dict) else {name: folds_to_run for name in arms}
+    if set(per_arm) != set(arms):
+        raise ValueError(f"folds_to_run names {sorted(per_arm)} but the arms are {sorted(arms)}")
+    for name, count in per_arm.items():
+        per_arm[name] = num_folds if count is None else check_positive_int(count, "folds_to_run")
+        if per_arm[name] > num_folds:
+            raise ValueError(f"folds_to_run={per_arm[name]} is more than num_folds={num_folds}")
     workers = check_positive_int(workers, "workers")
     everything = np.arange(sum(len(fold) for fold in folds))
-    jobs = [(name, np.setdiff1d(everything, test), test) for name in arms for test in folds[:folds_to_run]]
+    jobs = [(name, np.setdiff1d(everything, test), test) for name in arms for test in folds[:per_arm[name]]]
     results = map_in_processes(_fit_and_score, [(arms[name], train, test) for name, train, test in jobs],
                                workers=workers, description=description)
     by_arm = {name: CrossValidation([], []) for name in arms}

@@ -300,14 +300,15 @@ def compare_text_cnns(
     arms: dict[str, dict],
     *,
     num_folds: int = 10,
-    folds_to_run: int | None = None,
+    folds_to_run: int | dict[str, int] | None = None,
     seed: int = 0,
     workers: int = 1,
 ) -> dict[str, CrossValidation]:
     """:func:`cross_validate_text_cnn` for several settings on the same folds: ``{name: CrossValidation}``.
 
     ``arms`` maps a name to the keyword arguments of :func:`train_text_cnn`, e.g.
-    ``{"widths {3}": dict(window_sizes=(3,))}``. With ``workers`` > 1 all (arm, fold) runs share the processes.
+    ``{"widths {3}": dict(window_sizes=(3,))}``; ``folds_to_run`` may name a count per arm. With
+    ``workers`` > 1 all (arm, fold) runs share the processes.
     """
     if len(sentences) != len(labels):
         raise ValueError(f"got {len(sentences)} sentences but {len(labels)} labels; give one label per sentence")

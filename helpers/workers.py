@@ -29,11 +29,17 @@ __all__ = ["map_in_processes"]
 def map_in_processes(function: Callable, jobs: Sequence[tuple], *, workers: int, description: str = "runs") -> list:
     """``[function(*job) for job in jobs]``, computed by ``workers`` processes of one thread each.
 
-    ``workers=1`` runs the jobs here, one after the other (with this process's thread count).
+    ``workers=1`` runs the jobs here, one after the other, also on one thread: the same sums in the same
+    order, so the same results as any number of workers.
     """
     workers = check_positive_int(workers, "workers")
     if workers == 1:
-        return [function(*job) for job in progress(jobs, description)]
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return [function(*job) for job in progress(jobs, description)]
+        finally:
+            torch.set_num_threads(threads)  # the caller's count, as it was
     try:  # plain pickle both ways: tensors travel as bytes, not as shared-memory handles (a file each)
         pickled = [pickle.dumps((function, job)) for job in jobs]
     except (pickle.PicklingError, AttributeError, TypeError) as error:

@@ -419,6 +419,7 @@ def test_map_in_processes_keeps_the_job_order_and_gives_each_worker_one_thread()
     assert map_in_processes(operator.add, jobs, workers=2) == [a + b for a, b in jobs]  # order of the jobs
     assert map_in_processes(operator.add, jobs, workers=1) == [a + b for a, b in jobs]
     assert map_in_processes(torch.get_num_threads, [()] * 3, workers=2) == [1, 1, 1]
+    assert map_in_processes(torch.get_num_threads, [()], workers=1) == [1]  # here too: the same sums as a worker
     assert map_in_processes(torch.ones, [(2, 3)], workers=2)[0].shape == (2, 3)  # tensors come back whole
     with pytest.raises(ValueError, match="cannot be pickled"):
         map_in_processes(lambda: 0, [()], workers=2)

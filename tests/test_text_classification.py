@@ -78,20 +78,26 @@ def test_workers_give_the_same_results_as_one_process():
     texts = [text.split(maxsplit=1)[1] for text in texts]
     arms = {"rand": dict(max_epochs=2), "widths {1}": dict(window_sizes=(1,), max_epochs=2)}
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the workers' count, so that both sides add in the same order
+    torch.set_num_threads(2)  # a notebook's count: workers=1 must still run each fold on one thread
     try:
-        alone = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run=3, workers=1)
+        alone = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run={"rand": 3, "widths {1}": 2},
+                                  workers=1)
+        assert torch.get_num_threads() == 2  # the caller's count, restored
     finally:
         torch.set_num_threads(threads)
-    shared = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run=3, workers=2)
+    shared = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run={"rand": 3, "widths {1}": 2},
+                               workers=2)
+    assert [len(shared[name].accuracies) for name in arms] == [3, 2]
     for name in arms:
-        assert shared[name].accuracies == alone[name].accuracies and len(shared[name].accuracies) == 3
+        assert shared[name].accuracies == alone[name].accuracies
         for a, b in zip(alone[name].models, shared[name].models):
             assert a.vocabulary.tokens == b.vocabulary.tokens
             for (key, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
                 assert torch.equal(x, y), key  # the very same weights came back from the worker
     with pytest.raises(ValueError, match="cannot be pickled"):
         cross_validate(lambda train, test: 0.0, [0, 1] * 10, num_folds=4, workers=2)
+    with pytest.raises(ValueError, match="folds_to_run names"):
+        compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run={"rand": 3})
 
 
 def test_length_buckets_cover_every_sentence_once_per_epoch_with_similar_lengths():
