@@ -19,6 +19,7 @@ Evaluation: :mod:`helpers.word_benchmarks`; the count-based baseline: :mod:`help
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -169,33 +170,46 @@ class SkipGramNegativeSampling(nn.Module):
     def pair_losses(self, centres: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` without the argument checks (the trainer's ids are valid by construction)."""
         targets = torch.cat([contexts.unsqueeze(1), negatives], dim=1)  # (batch, 1 + k): one lookup for all
-        scores = _PairScores.apply(self.input_vectors.weight, self.output_vectors.weight, centres, targets)
-        return -F.logsigmoid(scores[:, 0]) - F.logsigmoid(-scores[:, 1:]).sum(dim=1)  # eq. 4, (batch,)
+        return _PairLosses.apply(self.input_vectors.weight, self.output_vectors.weight, centres, targets)
 
 
-class _PairScores(torch.autograd.Function):
-    """scores[i, j] = v[centres[i]] · u[targets[i, j]], with a backward that PyTorch's generic one is slow at.
+class _PairLosses(torch.autograd.Function):
+    """Eq. 4 for each pair, computed without gathering a (batch, 1 + k, d) block of output vectors.
 
-    Gradients (g = ∂loss/∂scores): ∂/∂v_w = Σ_j g_ij u_j, one small matrix product per pair (bmm);
-    ∂/∂u_c = Σ_{(i, j): target c} g_ij v_i, one sparse (vocabulary × batch) @ (batch × d) product,
-    instead of materialising every g_ij v_i and adding them up row by row. Checked against autograd.
+    Scores s_ij = v_i · u_{t_ij} (t_i0 the context, t_ij the noise words) are a *sampled* matrix
+    product: the entries of V Uᵀ at (i, t_ij) only (``sampled_addmm``). With labels y = (1, 0, …, 0),
+    ∂loss_i/∂s_ij = σ(s_ij) − y_ij =: g_ij, and the gradients are sums over the same entries:
+    ∂/∂v_i = Σ_j g_ij u_{t_ij} (``embedding_bag`` with weights g), ∂/∂u_c = Σ_{t_ij = c} g_ij v_i
+    (a sparse (vocabulary × batch) @ (batch × d) product). Checked against autograd in float64 (tests).
     """
 
     @staticmethod
     def forward(ctx, input_weight, output_weight, centres, targets):  # noqa: ANN001, ANN205
         v = input_weight.index_select(0, centres)  # (batch, d)
-        u = output_weight.index_select(0, targets.flatten()).view(*targets.shape, -1)  # (batch, 1 + k, d)
-        ctx.save_for_backward(v, u, centres, targets)
+        batch, per_pair = targets.shape
+        columns = output_weight.T  # (d, vocabulary)
+        if per_pair > columns.shape[1]:  # a tiny vocabulary: sampled_addmm refuses more entries per row than columns
+            columns = F.pad(columns, (0, per_pair - columns.shape[1]))
+        row_starts = torch.arange(0, batch * per_pair + 1, per_pair, device=v.device)  # (batch + 1,)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": this use is checked by the tests
+            warnings.simplefilter("ignore", UserWarning)
+            where = torch.sparse_csr_tensor(row_starts, targets.flatten(), v.new_zeros(batch * per_pair),
+                                            (batch, columns.shape[1]), check_invariants=False)
+        scores = torch.sparse.sampled_addmm(where, v, columns, beta=0.0).values().view(batch, per_pair)
+        ctx.save_for_backward(output_weight, v, centres, targets, scores)
         ctx.vocabulary_size = input_weight.shape[0]
-        return (u * v.unsqueeze(1)).sum(dim=2)  # (batch, 1 + k)
+        return -F.logsigmoid(scores[:, 0]) - F.logsigmoid(-scores[:, 1:]).sum(dim=1)  # (batch,)
 
     @staticmethod
-    def backward(ctx, grad_scores):  # noqa: ANN001, ANN205
-        v, u, centres, targets = ctx.saved_tensors
-        grad_v = torch.bmm(grad_scores.unsqueeze(1), u).squeeze(1)  # (batch, d)
+    def backward(ctx, grad_loss):  # noqa: ANN001, ANN205
+        output_weight, v, centres, targets, scores = ctx.saved_tensors
+        g = torch.sigmoid(scores)  # (batch, 1 + k): σ(s) − y, y = 1 for the context only
+        g[:, 0] -= 1
+        g *= grad_loss.unsqueeze(1)
+        grad_v = F.embedding_bag(targets, output_weight, per_sample_weights=g, mode="sum")  # (batch, d)
         grad_input = v.new_zeros(ctx.vocabulary_size, v.shape[1]).index_add_(0, centres, grad_v)  # dtype, device kept
         pair_rows = torch.arange(len(centres), device=v.device).repeat_interleave(targets.shape[1])  # (batch·(1+k),)
-        spread = torch.sparse_coo_tensor(torch.stack([targets.flatten(), pair_rows]), grad_scores.flatten(),
+        spread = torch.sparse_coo_tensor(torch.stack([targets.flatten(), pair_rows]), g.flatten(),
                                          (ctx.vocabulary_size, len(centres)), check_invariants=False)
         return grad_input, torch.sparse.mm(spread, v), None, None  # (vocabulary, d) each
 
@@ -212,7 +226,7 @@ def noise_table(noise: torch.Tensor, size: int = 2**20) -> np.ndarray:
     """
     cumulative = np.cumsum(noise.numpy())
     slots = (np.arange(size) + 0.5) / size * cumulative[-1]  # the midpoint of each slot
-    return np.minimum(np.searchsorted(cumulative, slots, side="right"), len(cumulative) - 1).astype(np.int32)
+    return np.minimum(np.searchsorted(cumulative, slots, side="right"), len(cumulative) - 1)  # (size,) int64 ids
 
 
 class PairBatches:
@@ -221,7 +235,7 @@ class PairBatches:
     Subsampling, windows, shuffling and noise words are drawn anew each epoch, as word2vec does.
     """
 
-    def __init__(self, ids: np.ndarray, sentence_ids: np.ndarray, keep: np.ndarray, noise: torch.Tensor,
+    def __init__(self, ids: np.ndarray, sentence_ids: np.ndarray, keep: np.ndarray, table: np.ndarray,
                  *, window: int, negatives: int, batch_size: int, seed: int):
         generator = np.random.default_rng(seed)
         kept = generator.random(len(ids)) < keep[ids]  # subsampling: drop frequent words' occurrences
@@ -229,11 +243,10 @@ class PairBatches:
         if len(centres) == 0:
             raise ValueError("no (centre, context) pairs: the corpus is too small or every sentence has one word")
         order = generator.permutation(len(centres))
-        table = noise_table(noise)
-        noise_words = table[generator.integers(0, len(table), size=(len(centres), negatives))]
+        noise_words = table[generator.integers(0, len(table), size=(len(centres), negatives))]  # table: noise_table
         self.centres = torch.from_numpy(centres[order])  # (pairs,)
         self.contexts = torch.from_numpy(contexts[order])  # (pairs,)
-        self.negatives = torch.from_numpy(noise_words.astype(np.int64))  # (pairs, k)
+        self.negatives = torch.from_numpy(noise_words)  # (pairs, k)
         self.batch_size = batch_size
 
     def __len__(self) -> int:
@@ -289,11 +302,12 @@ def train_word2vec(
     if len(vocabulary) <= 3:
         raise ValueError(f"fewer than two words occur at least min_count={min_count} times; lower min_count")
     counts = vocabulary.counts_by_id()
-    encoded = [[vocabulary.index(w) for w in sentence if w in vocabulary] for sentence in sentences]
-    ids = np.fromiter((i for sentence in encoded for i in sentence), dtype=np.int64)
-    sentence_ids = np.repeat(np.arange(len(encoded)), [len(sentence) for sentence in encoded])
+    position = {word: i for i, word in enumerate(vocabulary.tokens)}
+    ids = np.fromiter((position.get(word, -1) for sentence in sentences for word in sentence), dtype=np.int64)
+    sentence_ids = np.repeat(np.arange(len(sentences)), [len(sentence) for sentence in sentences])
+    ids, sentence_ids = ids[ids >= 0], sentence_ids[ids >= 0]  # -1: rarer than min_count, removed
     keep = keep_probabilities(counts, subsample_threshold).numpy()
-    noise = noise_distribution(counts, noise_power)
+    table = noise_table(noise_distribution(counts, noise_power))
 
     torch.manual_seed(seed)
     model = SkipGramNegativeSampling(len(vocabulary), embedding_dim=embedding_dim)
@@ -303,7 +317,7 @@ def train_word2vec(
         update = torch.optim.SGD(model.parameters(), lr=learning_rate)
 
     def batches(epoch: int) -> PairBatches:
-        return PairBatches(ids, sentence_ids, keep, noise, window=window, negatives=negatives,
+        return PairBatches(ids, sentence_ids, keep, table, window=window, negatives=negatives,
                            batch_size=batch_size, seed=seed * 1000 + epoch)
 
     first_epoch = batches(1)
@@ -312,9 +326,10 @@ def train_word2vec(
 
     def step(batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> dict[str, float]:
         losses = model.pair_losses(*batch)  # (batch,)
-        optimizer_step(update, losses.mean() if optimizer == "adam" else losses.sum())
+        loss = losses.mean() if optimizer == "adam" else losses.sum()
+        optimizer_step(update, loss)
         schedule.step()
-        return {"loss": float(losses.detach().mean())}
+        return {"loss": float(loss.detach()) / (1 if optimizer == "adam" else len(losses))}
 
     threads_before = torch.get_num_threads()
     try:

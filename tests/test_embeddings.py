@@ -106,7 +106,7 @@ def test_dynamic_window_takes_distance_d_with_probability_w_minus_d_plus_1_over_
 def test_pair_batches_draw_negatives_from_the_noise_distribution():
     noise = torch.tensor([0.0, 0.1, 0.2, 0.7], dtype=torch.float64)
     ids = np.array([1, 2, 3] * 200)
-    batches = PairBatches(ids, np.zeros(600, dtype=np.int64), np.ones(4), noise,
+    batches = PairBatches(ids, np.zeros(600, dtype=np.int64), np.ones(4), noise_table(noise),
                           window=2, negatives=5, batch_size=256, seed=0)
     drawn = []
     for centres, contexts, negatives in batches:
