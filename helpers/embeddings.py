@@ -12,13 +12,15 @@ window of random size 1..``window`` on each side, as in the paper's code, which 
 more. One deliberate deviation: word2vec runs plain SGD after every single pair; here Adam updates
 on batches of thousands of pairs (notebook 01 measures plain SGD on such batches).
 
-Speed: an epoch's pairs and noise words are drawn at once, with no Python loop per pair or token.
+Speed: an epoch's pairs and noise words are drawn at once, with no Python loop per pair or token, and
+a batch's scores are one sampled matrix product, with no (batch, 1 + k, d) copy of output vectors.
 Evaluation: :mod:`helpers.word_benchmarks`; the count-based baseline: :mod:`helpers.count_vectors`.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from .core import check_choice, check_positive_int, check_shape, check_token_ids
 from .datasets import read_text_lines
 from .text import Vocabulary, tokenize
 from .training import optimizer_step, train
-from .word_vectors import WordVectors
+from .word_vectors import WordVectors, cosine_similarity_matrix
 
 __all__ = [
     "PairBatches",
@@ -61,13 +63,6 @@ def one_hot(ids: torch.Tensor | Sequence[int], vocabulary_size: int) -> torch.Te
         raise TypeError(f"word ids must be integers, got dtype {ids.dtype}; use .long() only if they are whole")
     ids = check_token_ids(ids.long(), vocabulary_size)
     return F.one_hot(ids, vocabulary_size).float()
-
-
-def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
-    """``(n, d)`` vectors -> ``(n, n)`` cosine similarities (zero vectors give 0, not NaN); dtype kept."""
-    check_shape(vectors, (None, None), "vectors", "(n, embedding_dim)")
-    unit = F.normalize(vectors if vectors.is_floating_point() else vectors.float(), dim=1)
-    return unit @ unit.T
 
 
 # --- the pieces of SGNS -------------------------------------------------------------------------
@@ -169,34 +164,44 @@ class SkipGramNegativeSampling(nn.Module):
     def pair_losses(self, centres: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` without the argument checks (the trainer's ids are valid by construction)."""
         targets = torch.cat([contexts.unsqueeze(1), negatives], dim=1)  # (batch, 1 + k): one lookup for all
-        scores = _PairScores.apply(self.input_vectors.weight, self.output_vectors.weight, centres, targets)
-        return -F.logsigmoid(scores[:, 0]) - F.logsigmoid(-scores[:, 1:]).sum(dim=1)  # eq. 4, (batch,)
+        return _PairLosses.apply(self.input_vectors.weight, self.output_vectors.weight, centres, targets)
 
 
-class _PairScores(torch.autograd.Function):
-    """scores[i, j] = v[centres[i]] · u[targets[i, j]], with a backward that PyTorch's generic one is slow at.
+class _PairLosses(torch.autograd.Function):
+    """Eq. 4 for each pair, computed without gathering a (batch, 1 + k, d) block of output vectors.
 
-    Gradients (g = ∂loss/∂scores): ∂/∂v_w = Σ_j g_ij u_j, one small matrix product per pair (bmm);
-    ∂/∂u_c = Σ_{(i, j): target c} g_ij v_i, one sparse (vocabulary × batch) @ (batch × d) product,
-    instead of materialising every g_ij v_i and adding them up row by row. Checked against autograd.
+    Scores s_ij = v_i · u_{t_ij} (t_i0 the context, t_ij the noise words) are a *sampled* matrix
+    product: the entries of V Uᵀ at (i, t_ij) only (``sampled_addmm``). With labels y = (1, 0, …, 0),
+    ∂loss_i/∂s_ij = σ(s_ij) − y_ij =: g_ij, and the gradients are sums over the same entries:
+    ∂/∂v_i = Σ_j g_ij u_{t_ij} (``embedding_bag`` with weights g), ∂/∂u_c = Σ_{t_ij = c} g_ij v_i
+    (a sparse (vocabulary × batch) @ (batch × d) product). Checked against autograd in float64 (tests).
     """
 
     @staticmethod
     def forward(ctx, input_weight, output_weight, centres, targets):  # noqa: ANN001, ANN205
         v = input_weight.index_select(0, centres)  # (batch, d)
-        u = output_weight.index_select(0, targets.flatten()).view(*targets.shape, -1)  # (batch, 1 + k, d)
-        ctx.save_for_backward(v, u, centres, targets)
-        ctx.vocabulary_size = input_weight.shape[0]
-        return (u * v.unsqueeze(1)).sum(dim=2)  # (batch, 1 + k)
+        batch, per_pair = targets.shape
+        columns = output_weight.T  # (d, vocabulary)
+        if per_pair > columns.shape[1]:  # a tiny vocabulary: sampled_addmm refuses more entries per row than columns
+            columns = F.pad(columns, (0, per_pair - columns.shape[1]))
+        row_starts = torch.arange(0, batch * per_pair + 1, per_pair, device=v.device)  # (batch + 1,)
+        with warnings.catch_warnings(action="ignore", category=UserWarning):  # "CSR is in beta": tested here
+            where = torch.sparse_csr_tensor(row_starts, targets.flatten(), v.new_zeros(batch * per_pair),
+                                            (batch, columns.shape[1]), check_invariants=False)
+        scores = torch.sparse.sampled_addmm(where, v, columns, beta=0.0).values().view(batch, per_pair)
+        ctx.save_for_backward(output_weight, v, centres, targets, scores)
+        return negative_sampling_loss(scores[:, 0], scores[:, 1:])  # (batch,)
 
     @staticmethod
-    def backward(ctx, grad_scores):  # noqa: ANN001, ANN205
-        v, u, centres, targets = ctx.saved_tensors
-        grad_v = torch.bmm(grad_scores.unsqueeze(1), u).squeeze(1)  # (batch, d)
-        grad_input = v.new_zeros(ctx.vocabulary_size, v.shape[1]).index_add_(0, centres, grad_v)  # dtype, device kept
+    def backward(ctx, grad_loss):  # noqa: ANN001, ANN205
+        output_weight, v, centres, targets, scores = ctx.saved_tensors
+        g = torch.sigmoid(scores) * grad_loss.unsqueeze(1)  # (batch, 1 + k): (σ(s) − y) ∂L/∂loss_i,
+        g[:, 0] -= grad_loss  # y = 1 for the context only
+        grad_v = F.embedding_bag(targets, output_weight, per_sample_weights=g, mode="sum")  # (batch, d)
+        grad_input = torch.zeros_like(output_weight).index_add_(0, centres, grad_v)  # (vocabulary, d)
         pair_rows = torch.arange(len(centres), device=v.device).repeat_interleave(targets.shape[1])  # (batch·(1+k),)
-        spread = torch.sparse_coo_tensor(torch.stack([targets.flatten(), pair_rows]), grad_scores.flatten(),
-                                         (ctx.vocabulary_size, len(centres)), check_invariants=False)
+        spread = torch.sparse_coo_tensor(torch.stack([targets.flatten(), pair_rows]), g.flatten(),
+                                         (len(output_weight), len(centres)), check_invariants=False)
         return grad_input, torch.sparse.mm(spread, v), None, None  # (vocabulary, d) each
 
 
@@ -206,22 +211,22 @@ class _PairScores(torch.autograd.Function):
 def noise_table(noise: torch.Tensor, size: int = 2**20) -> np.ndarray:
     """word2vec's unigram table: ``size`` slots, word w filling a share P_n(w) of them.
 
-    Drawing a noise word is then one random slot, a lookup in a table that fits in the cache,
-    instead of a binary search over the cumulative distribution. Each word's share is rounded to
-    1/size (word2vec's table has 10^8 slots; 2^20 ≈ 10^6 here, ample for a vocabulary of 10^4).
+    Drawing a noise word is then a lookup of one random slot instead of a binary search over the
+    cumulative distribution. Each word's share is rounded to 1/size (word2vec's table: 10^8 slots).
     """
     cumulative = np.cumsum(noise.numpy())
     slots = (np.arange(size) + 0.5) / size * cumulative[-1]  # the midpoint of each slot
-    return np.minimum(np.searchsorted(cumulative, slots, side="right"), len(cumulative) - 1).astype(np.int32)
+    return np.minimum(np.searchsorted(cumulative, slots, side="right"), len(cumulative) - 1)  # (size,) int64 ids
 
 
 class PairBatches:
     """One epoch of shuffled (centres, contexts, negatives) batches, all drawn at once from a seed.
 
-    Subsampling, windows, shuffling and noise words are drawn anew each epoch, as word2vec does.
+    Subsampling, windows, shuffling and noise words (slots of a :func:`noise_table`) are drawn anew
+    each epoch, as word2vec does.
     """
 
-    def __init__(self, ids: np.ndarray, sentence_ids: np.ndarray, keep: np.ndarray, noise: torch.Tensor,
+    def __init__(self, ids: np.ndarray, sentence_ids: np.ndarray, keep: np.ndarray, table: np.ndarray,
                  *, window: int, negatives: int, batch_size: int, seed: int):
         generator = np.random.default_rng(seed)
         kept = generator.random(len(ids)) < keep[ids]  # subsampling: drop frequent words' occurrences
@@ -229,11 +234,10 @@ class PairBatches:
         if len(centres) == 0:
             raise ValueError("no (centre, context) pairs: the corpus is too small or every sentence has one word")
         order = generator.permutation(len(centres))
-        table = noise_table(noise)
         noise_words = table[generator.integers(0, len(table), size=(len(centres), negatives))]
         self.centres = torch.from_numpy(centres[order])  # (pairs,)
         self.contexts = torch.from_numpy(contexts[order])  # (pairs,)
-        self.negatives = torch.from_numpy(noise_words.astype(np.int64))  # (pairs, k)
+        self.negatives = torch.from_numpy(noise_words)  # (pairs, k)
         self.batch_size = batch_size
 
     def __len__(self) -> int:
@@ -289,21 +293,20 @@ def train_word2vec(
     if len(vocabulary) <= 3:
         raise ValueError(f"fewer than two words occur at least min_count={min_count} times; lower min_count")
     counts = vocabulary.counts_by_id()
-    encoded = [[vocabulary.index(w) for w in sentence if w in vocabulary] for sentence in sentences]
-    ids = np.fromiter((i for sentence in encoded for i in sentence), dtype=np.int64)
-    sentence_ids = np.repeat(np.arange(len(encoded)), [len(sentence) for sentence in encoded])
+    position = {word: i for i, word in enumerate(vocabulary.tokens)}
+    ids = np.fromiter((position.get(word, -1) for sentence in sentences for word in sentence), dtype=np.int64)
+    sentence_ids = np.repeat(np.arange(len(sentences)), [len(sentence) for sentence in sentences])
+    ids, sentence_ids = ids[ids >= 0], sentence_ids[ids >= 0]  # -1: rarer than min_count, removed
     keep = keep_probabilities(counts, subsample_threshold).numpy()
-    noise = noise_distribution(counts, noise_power)
+    table = noise_table(noise_distribution(counts, noise_power))
 
     torch.manual_seed(seed)
     model = SkipGramNegativeSampling(len(vocabulary), embedding_dim=embedding_dim)
-    if optimizer == "adam":
-        update = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)  # fused: ~5x faster on CPU
-    else:
-        update = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    update = (torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)  # fused: ~5x faster on CPU
+              if optimizer == "adam" else torch.optim.SGD(model.parameters(), lr=learning_rate))
 
     def batches(epoch: int) -> PairBatches:
-        return PairBatches(ids, sentence_ids, keep, noise, window=window, negatives=negatives,
+        return PairBatches(ids, sentence_ids, keep, table, window=window, negatives=negatives,
                            batch_size=batch_size, seed=seed * 1000 + epoch)
 
     first_epoch = batches(1)
@@ -331,10 +334,7 @@ def train_word2vec(
 
 
 def read_sentences(path: str | Path, *, encoding: str | None = None, lowercase: bool = True) -> list[list[str]]:
-    """A learner's text file as tokenised sentences: one per non-empty line, split by ``tokenize``.
-
-    Read by :func:`helpers.datasets.read_text_lines` (UTF-8 or Latin-1 detected, newlines only).
-    """
+    """A text file as tokenised sentences, one per non-empty line (UTF-8 or Latin-1: ``read_text_lines``)."""
     lines = read_text_lines(path, encoding=encoding)
     sentences = [words for words in (tokenize(line, lowercase=lowercase) for line in lines) if words]
     if not sentences:

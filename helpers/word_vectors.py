@@ -18,7 +18,14 @@ from .core import check_positive_int, check_shape
 from .text import Vocabulary
 from .training import History
 
-__all__ = ["WordVectors"]
+__all__ = ["WordVectors", "cosine_similarity_matrix"]
+
+
+def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
+    """``(n, d)`` vectors -> ``(n, n)`` cosine similarities (zero vectors give 0, not NaN); dtype kept."""
+    check_shape(vectors, (None, None), "vectors", "(n, embedding_dim)")
+    unit = F.normalize(vectors if vectors.is_floating_point() else vectors.float(), dim=1)
+    return unit @ unit.T
 
 
 @dataclass

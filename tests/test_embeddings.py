@@ -106,7 +106,7 @@ def test_dynamic_window_takes_distance_d_with_probability_w_minus_d_plus_1_over_
 def test_pair_batches_draw_negatives_from_the_noise_distribution():
     noise = torch.tensor([0.0, 0.1, 0.2, 0.7], dtype=torch.float64)
     ids = np.array([1, 2, 3] * 200)
-    batches = PairBatches(ids, np.zeros(600, dtype=np.int64), np.ones(4), noise,
+    batches = PairBatches(ids, np.zeros(600, dtype=np.int64), np.ones(4), noise_table(noise),
                           window=2, negatives=5, batch_size=256, seed=0)
     drawn = []
     for centres, contexts, negatives in batches:
@@ -230,25 +230,29 @@ def test_word_vectors_lookup_and_unknown_words():
 # --- the fast pair scores: gradients equal PyTorch's own -----------------------------------------
 
 
-def test_pair_losses_and_gradients_equal_autograd_in_float64():
+@pytest.mark.parametrize("vocabulary_size", [9, 3])  # 3: fewer words than targets per pair (1 + k = 4)
+def test_pair_losses_and_gradients_equal_the_plain_formula_in_float64(vocabulary_size):
     torch.manual_seed(0)
-    model = SkipGramNegativeSampling(9, embedding_dim=5).double()
+    model = SkipGramNegativeSampling(vocabulary_size, embedding_dim=5).double()
     with torch.no_grad():
         model.output_vectors.weight.normal_()
-    centres, contexts = torch.tensor([1, 2, 2, 8]), torch.tensor([3, 4, 3, 0])
-    negatives = torch.tensor([[5, 6, 3], [1, 1, 2], [3, 3, 3], [8, 7, 0]])  # repeats, and a word twice in a row
+    ids = torch.tensor([[1, 2, 2, 8], [3, 4, 3, 0], [5, 6, 3, 0], [1, 1, 2, 7], [3, 3, 3, 1], [8, 7, 0, 8]])
+    centres, contexts, negatives = ids[0], ids[1], ids[2:].T  # repeats, and a word twice in a row
+    centres, contexts, negatives = centres % vocabulary_size, contexts % vocabulary_size, negatives % vocabulary_size
+    weights = torch.rand(4, dtype=torch.float64)  # an upstream gradient that differs per pair
     loss = model(centres, contexts, negatives)
     assert loss.dtype == torch.float64
-    loss.sum().backward()
+    (loss * weights).sum().backward()
     fast = [model.input_vectors.weight.grad.clone(), model.output_vectors.weight.grad.clone()]
     v_table = model.input_vectors.weight.detach().clone().requires_grad_()
     u_table = model.output_vectors.weight.detach().clone().requires_grad_()
     v, u_context, u_noise = v_table[centres], u_table[contexts], u_table[negatives]
-    reference = -F.logsigmoid((v * u_context).sum(1)) - F.logsigmoid(-torch.einsum("bkd,bd->bk", u_noise, v)).sum(1)
-    reference.sum().backward()
-    assert torch.allclose(loss, reference, atol=1e-12, rtol=0)
+    plain = -F.logsigmoid((v * u_context).sum(1)) - F.logsigmoid(-torch.einsum("bkd,bd->bk", u_noise, v)).sum(1)
+    (plain * weights).sum().backward()
+    assert torch.allclose(loss, plain, atol=1e-12, rtol=0)
     assert torch.allclose(fast[0], v_table.grad, atol=1e-12, rtol=0)
     assert torch.allclose(fast[1], u_table.grad, atol=1e-12, rtol=0)
+    assert fast[1].abs().sum() > 0 and fast[0].dtype == fast[1].dtype == torch.float64
 
 
 def test_model_refuses_bad_ids_by_name():
