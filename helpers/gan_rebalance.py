@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .core import check_positive_int
+from .core import check_positive_int, seed_everything
 from .dcgan import DCGANDiscriminator, DCGANGenerator, as_images
-from .gan import discriminator_loss, generator_loss
+from .gan import SampledBatches, discriminator_loss, generator_loss
 from .gan_seeds import StackedMLP
-from .training import optimizer_step
+from .training import optimizer_step, train
 
 __all__ = [
     "ConditionalDCGANDiscriminator",
@@ -37,6 +37,7 @@ __all__ = [
     "conditional_gan_step",
     "cut_class",
     "pad_pools",
+    "train_conditional_gan",
     "train_stacked_classifiers",
 ]
 
@@ -188,3 +189,27 @@ def train_stacked_classifiers(
         weights = torch.gather(class_weights, 1, y)  # (runs, batch): F.cross_entropy(weight=)'s weighted mean
         optimizer_step(optimizer, ((losses * weights).sum(1) / weights.sum(1)).sum())
     return model
+
+
+def train_conditional_gan(seed: int, images: Tensor, classes: Tensor, *, steps: int = 400,
+                          width: int = 8) -> ConditionalDCGANGenerator:
+    """Notebook 03's conditional DCGAN on ``images`` (n, 1, 28, 28) with labels ``classes`` (n,): its generator.
+
+    z of 32 dimensions, Adam lr 1e-3 with β1 = 0.5, batches of 64 drawn at random. The run seeds itself and
+    prints nothing, so it can be one job of ``helpers.workers.map_in_processes``.
+    """
+    _check_labels(classes, 10)
+    if len(images) != len(classes):
+        raise ValueError(f"got {len(images)} images but {len(classes)} labels; give one label per image")
+    seed_everything(seed)
+    generator, discriminator = ConditionalDCGANGenerator(32, width=width), ConditionalDCGANDiscriminator(width=width)
+    optimizers = [torch.optim.Adam(player.parameters(), 1e-3, betas=(0.5, 0.999))
+                  for player in (generator, discriminator)]
+
+    def real_batch(count: int) -> tuple[Tensor, Tensor]:
+        index = torch.randint(len(classes), (count,))
+        return images[index], classes[index]
+
+    train(conditional_gan_step(generator, discriminator, *optimizers),
+          SampledBatches(real_batch, 64, check_positive_int(steps, "steps")), show_progress=False)
+    return generator

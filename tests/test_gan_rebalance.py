@@ -126,3 +126,19 @@ def test_class_weights_and_probabilities_are_honoured():
     with pytest.raises(ValueError, match="arms × seeds"):
         gan_rebalance.train_stacked_classifiers(images, labels, probabilities, weights[:1], seeds=1, steps=1,
                                                 num_classes=4)
+
+
+def test_train_conditional_gan_is_seeded_silent_and_checks_its_labels(capsys):
+    images = torch.rand(40, 1, 28, 28) * 2 - 1
+    classes = torch.arange(40) % 10
+    first = gan_rebalance.train_conditional_gan(1, images, classes, steps=2)
+    again = gan_rebalance.train_conditional_gan(1, images, classes, steps=2)
+    other = gan_rebalance.train_conditional_gan(2, images, classes, steps=2)
+    for (name, a), (_, b) in zip(first.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), name  # seeded: the same run twice
+    assert not torch.equal(next(iter(first.parameters())), next(iter(other.parameters())))
+    assert capsys.readouterr().out == ""  # prints nothing: a job for worker processes
+    with pytest.raises(TypeError, match="long"):
+        gan_rebalance.train_conditional_gan(0, images, classes.float(), steps=1)
+    with pytest.raises(ValueError, match="one label per image"):
+        gan_rebalance.train_conditional_gan(0, images, classes[:-1], steps=1)
