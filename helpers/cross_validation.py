@@ -12,6 +12,7 @@ difference is a paired comparison.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -165,7 +166,7 @@ def cross_validate_arms(
     workers = check_positive_int(workers, "workers")
     everything = np.arange(sum(len(fold) for fold in folds))
     jobs = [(name, np.setdiff1d(everything, test), test) for name in arms for test in folds[:per_arm[name]]]
-    results = map_in_processes(_fit_and_score, [(arms[name], train, test) for name, train, test in jobs],
+    results = map_in_processes(operator.call, [(arms[name], train, test) for name, train, test in jobs],
                                workers=workers, description=description)
     by_arm = {name: CrossValidation([], []) for name in arms}
     for (name, _, _), result in zip(jobs, results):
@@ -173,7 +174,3 @@ def cross_validate_arms(
         by_arm[name].accuracies.append(float(accuracy))
         by_arm[name].models.append(model)
     return by_arm
-
-
-def _fit_and_score(fit_and_score: Callable, train: np.ndarray, test: np.ndarray) -> float | tuple[float, object]:
-    return fit_and_score(train, test)
