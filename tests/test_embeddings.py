@@ -230,7 +230,8 @@ def test_word_vectors_lookup_and_unknown_words():
 # --- the fast pair scores: gradients equal PyTorch's own -----------------------------------------
 
 
-@pytest.mark.parametrize("vocabulary_size", [9, 3])  # 3: fewer words than targets per pair (1 + k = 4)
+# 3: fewer words than targets per pair (1 + k = 4); 70,000: more ids than 16 bits, so torch.sort groups them
+@pytest.mark.parametrize("vocabulary_size", [9, 3, 70_000])
 def test_pair_losses_and_gradients_equal_the_plain_formula_in_float64(vocabulary_size):
     torch.manual_seed(0)
     model = SkipGramNegativeSampling(vocabulary_size, embedding_dim=5).double()
