@@ -12,8 +12,9 @@ window of random size 1..``window`` on each side, as in the paper's code, which 
 more. One deliberate deviation: word2vec runs plain SGD after every single pair; here Adam updates
 on batches of thousands of pairs (notebook 01 measures plain SGD on such batches).
 
-Speed: an epoch's pairs and noise words are drawn at once, with no Python loop per pair or token, and
-a batch's scores are one sampled matrix product, with no (batch, 1 + k, d) copy of output vectors.
+Speed: an epoch's pairs and noise words are drawn at once, with no Python loop per pair or token; a
+batch's scores are one sampled matrix product, with no (batch, 1 + k, d) copy of output vectors, and
+each gradient table is one ``embedding_bag`` over the batch's entries grouped by word.
 Evaluation: :mod:`helpers.word_benchmarks`; the count-based baseline: :mod:`helpers.count_vectors`.
 """
 
@@ -36,19 +37,9 @@ from .training import optimizer_step, train
 from .word_vectors import WordVectors, cosine_similarity_matrix
 
 __all__ = [
-    "PairBatches",
-    "SkipGramNegativeSampling",
-    "WordVectors",
-    "cosine_similarity_matrix",
-    "keep_probabilities",
-    "negative_sampling_loss",
-    "noise_distribution",
-    "noise_table",
-    "one_hot",
-    "read_sentences",
-    "skipgram_pairs",
-    "train_word2vec",
-    "train_word2vec_on_file",
+    "PairBatches", "SkipGramNegativeSampling", "WordVectors", "cosine_similarity_matrix", "keep_probabilities",
+    "negative_sampling_loss", "noise_distribution", "noise_table", "one_hot", "read_sentences", "skipgram_pairs",
+    "train_word2vec", "train_word2vec_on_file"
 ]
 
 
@@ -274,20 +265,9 @@ class PairBatches:
 
 
 def train_word2vec(
-    sentences: list[list[str]],
-    *,
-    embedding_dim: int = 100,
-    window: int = 5,
-    negatives: int = 5,
-    min_count: int = 2,
-    subsample_threshold: float = 1e-4,
-    epochs: int = 3,
-    batch_size: int = 4096,
-    learning_rate: float = 0.01,
-    optimizer: str = "adam",
-    seed: int = 0,
-    show_progress: bool = True,
-    num_threads: int | None = 1,
+    sentences: list[list[str]], *, embedding_dim: int = 100, window: int = 5, negatives: int = 5, min_count: int = 2,
+    subsample_threshold: float = 1e-4, epochs: int = 3, batch_size: int = 4096, learning_rate: float = 0.01,
+    optimizer: str = "adam", seed: int = 0, show_progress: bool = True, num_threads: int | None = 1,
     noise_power: float = 0.75,
 ) -> WordVectors:
     """Train skip-gram with negative sampling on tokenised ``sentences``; return the input vectors.
