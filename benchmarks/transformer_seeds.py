@@ -1,0 +1,87 @@
+"""Notebook 05's main model over five training seeds: how far its generalisation depends on the seed.
+
+Not a timing benchmark (``benchmarks/run.py`` only runs ``bench_*.py``). The notebook trains its main
+Transformer once (seed 0), which is all its 4-minute budget allows; this script trains the same model on the
+same task with training seeds ``range(5)`` and writes, for each seed, what section 5 and 6 of the notebook
+measure: exact match on new days, on the held-out formats (each), on years outside the training range (by
+span and by year digits), the wrong-century count, and greedy against beam search on the first 500 of the
+other years. The notebook prints ``transformer_seeds.csv`` (beside this file), checks that its own seed-0 run
+equals the file's seed-0 row, and states as general only what holds on every seed.
+
+Run: ``PYTHONPATH=. python benchmarks/transformer_seeds.py`` (two worker processes of one thread, about
+4 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from helpers.core import seed_everything
+from helpers.dates import DATE_FORMATS, date_task
+from helpers.translate import train_translator
+from helpers.workers import map_in_processes
+
+OUT = Path(__file__).resolve().parent / "transformer_seeds.csv"
+SEEDS = range(5)
+# the notebook's task and settings (cells 5, 25, 27)
+TASK = dict(held_out_formats=["fr_FR medium", "ko_KR short"], years=(1975, 2059), validation=1000, test=2000,
+            other_years=2000, seed=0)
+SETTINGS = {"num_layers": 2, "d_model": 64, "num_heads": 4, "d_ff": 256, "dropout": 0.0, "batch_size": 64,
+            "learning_rate": 3e-3, "warmup": 400, "label_smoothing": 0.1, "checkpoint_every": 100,
+            "average_last": 5, "show_progress": False}
+EPOCHS = 3
+SPANS = {"1969-1974": range(1969, 1975), "2060-2068": range(2060, 2069)}
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags)
+
+
+def measure_seed(seed: int) -> dict[str, float | int]:
+    """One training seed of the notebook's main model, scored as sections 5 and 6 score it."""
+    seed_everything(seed)
+    task = date_task(**TASK)
+
+    def pairs_of(examples: list) -> list[tuple[str, str]]:
+        return [(text, iso) for text, iso, _ in examples]
+
+    translator = train_translator(lambda epoch: pairs_of(task.training_examples(epoch)),
+                                  validation=pairs_of(task.validation), epochs=EPOCHS, seed=seed, **SETTINGS)
+    row: dict[str, float | int] = {"seed": seed}
+    held_out = {"new days": task.test, "held-out formats": task.held_out_format, "other years": task.other_years}
+    outputs = {name: translator.exact_match(pairs_of(examples))[1] for name, examples in held_out.items()}
+    for name, examples in held_out.items():
+        row[name] = _share([out == iso for out, (_, iso, _) in zip(outputs[name], examples)])
+    for form in TASK["held_out_formats"]:
+        row[form] = _share([out == iso for out, (_, iso, f) in zip(outputs["held-out formats"], task.held_out_format)
+                            if f == form])
+    two_digit = {name for name, pattern in DATE_FORMATS.items() if "yy" in pattern and "yyy" not in pattern}
+    for digits, keep in (("two-digit", lambda form: form in two_digit),
+                         ("four-digit", lambda form: form not in two_digit)):
+        for span, years in SPANS.items():
+            chosen = [(iso, out) for (_, iso, form), out in zip(task.other_years, outputs["other years"])
+                      if keep(form) and int(iso[:4]) in years]
+            row[f"{digits} {span}"] = _share([iso == out for iso, out in chosen])
+            row[f"{digits} {span} wrong century"] = sum(iso[:2] != out[:2] for iso, out in chosen)
+    first = task.other_years[:500]
+    beamed = translator.translate([text for text, _, _ in first], beam_width=4, alpha=0.6)
+    greedy = outputs["other years"][:500]
+    row["other years, first 500, greedy"] = _share([out == iso for out, (_, iso, _) in zip(greedy, first)])
+    row["other years, first 500, beam"] = _share([out == iso for out, (_, iso, _) in zip(beamed, first)])
+    return row
+
+
+def main() -> None:
+    started = time.perf_counter()
+    rows = map_in_processes(measure_seed, [(seed,) for seed in SEEDS], workers=2, description="training seeds")
+    with OUT.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {OUT.name}: {len(rows)} seeds in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
