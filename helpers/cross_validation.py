@@ -156,7 +156,7 @@ def cross_validate_arms(
     defined in a notebook).
     """
     folds = stratified_folds(labels, num_folds, seed=seed)
-    per_arm = folds_to_run if isinstance(folds_to_run, dict) else {name: folds_to_run for name in arms}
+    per_arm = dict(folds_to_run) if isinstance(folds_to_run, dict) else {name: folds_to_run for name in arms}  # a copy
     if set(per_arm) != set(arms):
         raise ValueError(f"folds_to_run names {sorted(per_arm)} but the arms are {sorted(arms)}")
     for name, count in per_arm.items():

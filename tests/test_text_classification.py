@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.cross_validation import CrossValidation, cross_validate, stratified_folds, stratified_split
+from helpers.cross_validation import (
+    CrossValidation,
+    cross_validate,
+    cross_validate_arms,
+    stratified_folds,
+    stratified_split,
+)
 from helpers.text_classification import (
     LengthBucketSampler,
     compare_text_cnns,
@@ -70,6 +76,11 @@ def test_cross_validation_summary_and_pairing():
     assert str(CrossValidation([0.7, 0.8])) == "75.0 ± 5.0 % (2 folds)"
     with pytest.raises(ValueError, match="more than num_folds"):
         cross_validate(lambda train, test: 0.0, [0, 1] * 10, num_folds=4, folds_to_run=5)
+    counts = {"a": 2, "b": None}
+    arms = cross_validate_arms({"a": lambda train, test: 1.0, "b": lambda train, test: 0.0}, [0, 1] * 10,
+                               num_folds=4, folds_to_run=counts)
+    assert [len(arms[name].accuracies) for name in "ab"] == [2, 4]
+    assert counts == {"a": 2, "b": None}  # the caller's dict is read, not rewritten
 
 
 def test_workers_give_the_same_results_as_one_process():
