@@ -55,9 +55,9 @@ def _gensim_vectors(sentences: list[list[str]], sample: float, epochs: int) -> t
     return WordVectors(vocabulary, table), cpu, wall
 
 
-def _ours(sentences: list[list[str]]) -> tuple[WordVectors, float, float]:
+def _ours(sentences: list[list[str]], epochs: int = SETTINGS["epochs"]) -> tuple[WordVectors, float, float]:
     cpu, wall = time.process_time(), time.perf_counter()
-    vectors = train_word2vec(sentences, **SETTINGS, num_threads=1, show_progress=False)
+    vectors = train_word2vec(sentences, **dict(SETTINGS, epochs=epochs), num_threads=1, show_progress=False)
     return vectors, time.process_time() - cpu, time.perf_counter() - wall
 
 
@@ -82,7 +82,7 @@ def _profile_one_epoch(sentences: list[list[str]], top: int = 6) -> list[dict]:
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
-        train_word2vec(sentences, **dict(SETTINGS, epochs=1), num_threads=1, show_progress=False)
+        _ours(sentences, epochs=1)
     events = profiler.key_averages()
     total = sum(event.self_cpu_time_total for event in events)
     ranked = sorted(events, key=lambda event: event.self_cpu_time_total, reverse=True)[:top]
@@ -98,7 +98,7 @@ def measure(repeats: int = REPEATS, quality_rows: bool = True) -> dict:
     epochs = SETTINGS["epochs"]
     # warm-up, not timed: one full-size epoch of each (the first large run of a process pays for first-touch
     # memory and kernel start-up, about a third more CPU time for ours)
-    train_word2vec(sentences, **dict(SETTINGS, epochs=1), num_threads=1, show_progress=False)
+    _ours(sentences, epochs=1)
     _gensim_vectors(sentences, SETTINGS["subsample_threshold"], 1)
     times: dict[str, dict[str, list]] = {"ours": {"cpu": [], "wall": []}, "gensim": {"cpu": [], "wall": []}}
     for _ in range(repeats):
