@@ -8,8 +8,9 @@ import importlib.util
 import os
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("project_kernel",
-                                               Path(__file__).parent / "scripts" / "project_kernel.py")
+_spec = importlib.util.spec_from_file_location(
+    "project_kernel", Path(__file__).parent / "scripts" / "project_kernel.py"
+)
 project_kernel = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(project_kernel)
 

@@ -1,4 +1,4 @@
-"""Benchmark helpers.text_cnn's TextCNN against a plain unmasked Kim CNN (not a test: timings vary).
+"""Benchmark helpers.text_cnn.model's TextCNN against a plain unmasked Kim CNN (not a test: timings vary).
 
 The reference is the usual PyTorch rendering of Kim (2014): ``nn.Conv2d`` filters of size (h, k) over
 the (words, k) matrix, ``F.max_pool1d`` over the whole length, no padding mask. Ours adds Kim's h−1
@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.text import padded_loader
-from helpers.text_classification import length_bucketed_loader
-from helpers.text_cnn import TextCNN
+from helpers.data.text import padded_loader
+from helpers.text_cnn.model import TextCNN
+from helpers.text_cnn.text_classification import length_bucketed_loader
 from helpers.training import supervised_step
 from timing import seconds_per_call
 
@@ -53,21 +53,25 @@ def run() -> list[dict]:
     ids = torch.randint(2, VOCABULARY, (50, LENGTH))
     padded = F.pad(ids, (4, 4))
     labels = torch.randint(0, 2, (50,))
-    rows = [{
-        "benchmark": "Text CNN training step (batch 50, Adam)",
-        "ours_s": seconds_per_call(training_step(ours.train(), ids, labels)),
-        "reference": "plain nn.Conv2d Kim CNN, no mask",
-        "reference_s": seconds_per_call(training_step(plain.train(), padded, labels)),
-    }]
+    rows = [
+        {
+            "benchmark": "Text CNN training step (batch 50, Adam)",
+            "ours_s": seconds_per_call(training_step(ours.train(), ids, labels)),
+            "reference": "plain nn.Conv2d Kim CNN, no mask",
+            "reference_s": seconds_per_call(training_step(plain.train(), padded, labels)),
+        }
+    ]
     many = torch.randint(2, VOCABULARY, (500, LENGTH))
     with torch.no_grad():
         ours.eval(), plain.eval()
-        rows.append({
-            "benchmark": "Text CNN inference (500 sentences)",
-            "ours_s": seconds_per_call(lambda: ours(many)),
-            "reference": "plain nn.Conv2d Kim CNN, no mask",
-            "reference_s": seconds_per_call(lambda: plain(F.pad(many, (4, 4)))),
-        })
+        rows.append(
+            {
+                "benchmark": "Text CNN inference (500 sentences)",
+                "ours_s": seconds_per_call(lambda: ours(many)),
+                "reference": "plain nn.Conv2d Kim CNN, no mask",
+                "reference_s": seconds_per_call(lambda: plain(F.pad(many, (4, 4)))),
+            }
+        )
     rows += notebook_speedups()
     return rows
 
@@ -80,23 +84,36 @@ def notebook_speedups() -> list[dict]:
     for parameter in parameters:
         parameter.grad = torch.randn_like(parameter)
     fused, default = torch.optim.Adam(parameters, lr=1e-3, fused=True), torch.optim.Adam(parameters, lr=1e-3)
-    rows = [{"benchmark": "Adam update, notebook 02's model", "ours_s": seconds_per_call(fused.step),
-             "reference": "Adam(fused=False)", "reference_s": seconds_per_call(default.step)}]
+    rows = [
+        {
+            "benchmark": "Adam update, notebook 02's model",
+            "ours_s": seconds_per_call(fused.step),
+            "reference": "Adam(fused=False)",
+            "reference_s": seconds_per_call(default.step),
+        }
+    ]
     lengths = torch.randint(3, 45, (1000,)).tolist()  # MR: 1 to 60 words, 20 on average
     sentences = [torch.randint(2, VOCABULARY, (n,)).tolist() for n in lengths]
     labels = torch.randint(0, 2, (1000,))
     step = supervised_step(model, torch.optim.Adam(model.parameters(), lr=1e-3, fused=True), F.cross_entropy)
-    bucketed = length_bucketed_loader(sentences, labels, batch_size=50, shuffle=True,
-                                      generator=torch.Generator().manual_seed(0))
+    bucketed = length_bucketed_loader(
+        sentences, labels, batch_size=50, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     shuffled = padded_loader(sentences, labels, batch_size=50, shuffle=True, generator=torch.Generator().manual_seed(0))
-    rows.append({"benchmark": "an epoch of 1,000 sentences, length buckets",
-                 "ours_s": seconds_per_call(lambda: [step(batch) for batch in bucketed], repeats=3, warmup=1),
-                 "reference": "shuffled batches",
-                 "reference_s": seconds_per_call(lambda: [step(batch) for batch in shuffled], repeats=3, warmup=1)})
+    rows.append(
+        {
+            "benchmark": "an epoch of 1,000 sentences, length buckets",
+            "ours_s": seconds_per_call(lambda: [step(batch) for batch in bucketed], repeats=3, warmup=1),
+            "reference": "shuffled batches",
+            "reference_s": seconds_per_call(lambda: [step(batch) for batch in shuffled], repeats=3, warmup=1),
+        }
+    )
     return rows
 
 
 if __name__ == "__main__":
     for row in run():
-        print(f"{row['benchmark']:<45} ours {row['ours_s'] * 1e3:8.2f} ms   "
-              f"{row['reference']} {row['reference_s'] * 1e3:8.2f} ms")
+        print(
+            f"{row['benchmark']:<45} ours {row['ours_s'] * 1e3:8.2f} ms   "
+            f"{row['reference']} {row['reference_s'] * 1e3:8.2f} ms"
+        )

@@ -2,7 +2,7 @@
 
 Not a timing benchmark (``benchmarks/run.py`` only runs ``bench_*.py``): every row trains 10 seeds
 (``range(10)``) of a small GAN on the ring of 8 or the grid of 25 Gaussians with
-``helpers.gan_seeds.train_stacked_gans`` (2,000 steps, batch 100, Adam β1 0.5, learning rate decayed
+``helpers.gan_minimax.stacked_gans.train_stacked_gans`` (2,000 steps, batch 100, Adam β1 0.5, learning rate decayed
 linearly to 0) and scores each seed with PacGAN's metrics. A seed is *collapsed* when it covers at most
 half of the modes with at least 50 % high-quality samples, *drops modes* when it misses at least one mode
 with at least 50 % high-quality samples, and *has not converged* under 10 % high-quality samples.
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from helpers import gan_metrics, gan_seeds
+from helpers.gan_minimax import mode_metrics, stacked_gans
 
 OUT = Path(__file__).resolve().parent / "gan_collapse_search.csv"
-RING, GRID = gan_metrics.ring_centers(8), gan_metrics.grid_centers(5)
+RING, GRID = mode_metrics.ring_centers(8), mode_metrics.grid_centers(5)
 SMALL = dict(generator_sizes=(32, 32, 32), discriminator_sizes=(32, 32), noise_dim=2, batch_norm=True)
 # (data, description, packings, settings): the notebook's setting first, then what was varied
 SETTINGS = [
@@ -33,20 +33,44 @@ SETTINGS = [
     ("ring", "G 3×32 + BN, D 2×32, lr 1e-2", (1,), dict(SMALL, learning_rate=1e-2)),
     ("ring", "G 3×32 no BN, D 2×32, lr 3e-3", (1, 2), dict(SMALL, batch_norm=False, learning_rate=3e-3)),
     ("ring", "G 3×32 no BN, D 2×32, lr 1e-2", (1, 2), dict(SMALL, batch_norm=False, learning_rate=1e-2)),
-    ("ring", "G 3×32 + BN, D 2×16 (smaller), lr 3e-3", (1, 2), dict(SMALL, discriminator_sizes=(16, 16),
-                                                                   learning_rate=3e-3)),
-    ("ring", "G 3×32 + BN, D 2×8 (smaller), lr 3e-3", (1, 2), dict(SMALL, discriminator_sizes=(8, 8),
-                                                                  learning_rate=3e-3)),
-    ("ring", "G 3×32 + BN, D 2×8 (smaller), lr 1e-2", (1, 2), dict(SMALL, discriminator_sizes=(8, 8),
-                                                                  learning_rate=1e-2)),
-    ("ring", "G 3×32 + BN, D 1×8 (smaller), lr 3e-3", (1,), dict(SMALL, discriminator_sizes=(8,),
-                                                                learning_rate=3e-3)),
-    ("ring", "Unrolled-GAN-like: G 2×128 no BN, D 1×128, z 16, D lr 1e-4", (1,),
-     dict(generator_sizes=(128, 128), discriminator_sizes=(128,), noise_dim=16, batch_norm=False,
-          discriminator_learning_rate=1e-4)),
+    (
+        "ring",
+        "G 3×32 + BN, D 2×16 (smaller), lr 3e-3",
+        (1, 2),
+        dict(SMALL, discriminator_sizes=(16, 16), learning_rate=3e-3),
+    ),
+    (
+        "ring",
+        "G 3×32 + BN, D 2×8 (smaller), lr 3e-3",
+        (1, 2),
+        dict(SMALL, discriminator_sizes=(8, 8), learning_rate=3e-3),
+    ),
+    (
+        "ring",
+        "G 3×32 + BN, D 2×8 (smaller), lr 1e-2",
+        (1, 2),
+        dict(SMALL, discriminator_sizes=(8, 8), learning_rate=1e-2),
+    ),
+    ("ring", "G 3×32 + BN, D 1×8 (smaller), lr 3e-3", (1,), dict(SMALL, discriminator_sizes=(8,), learning_rate=3e-3)),
+    (
+        "ring",
+        "Unrolled-GAN-like: G 2×128 no BN, D 1×128, z 16, D lr 1e-4",
+        (1,),
+        dict(
+            generator_sizes=(128, 128),
+            discriminator_sizes=(128,),
+            noise_dim=16,
+            batch_norm=False,
+            discriminator_learning_rate=1e-4,
+        ),
+    ),
     ("grid", "G 3×32 + BN, D 2×32, lr 1e-3", (1, 2), dict(SMALL)),
-    ("grid", "G 3×64 + BN, D 2×64, lr 1e-3", (1, 2), dict(SMALL, generator_sizes=(64, 64, 64),
-                                                        discriminator_sizes=(64, 64))),
+    (
+        "grid",
+        "G 3×64 + BN, D 2×64, lr 1e-3",
+        (1, 2),
+        dict(SMALL, generator_sizes=(64, 64, 64), discriminator_sizes=(64, 64)),
+    ),
     ("grid", "G 3×32 + BN, D 2×32, lr 1e-2", (1, 2), dict(SMALL, learning_rate=1e-2)),
 ]
 
@@ -63,18 +87,26 @@ def main() -> None:
         for pack in packings:
             options = {"learning_rate": 1e-3, **settings}
             start = time.process_time()
-            _, history = gan_seeds.train_stacked_gans(centers, std=std, seeds=10, steps=2000, batch_size=100,
-                                                      pack=pack, record_every=2000, **options)
-            final = gan_seeds.final_metrics(history, len(centers))
+            _, history = stacked_gans.train_stacked_gans(
+                centers, std=std, seeds=10, steps=2000, batch_size=100, pack=pack, record_every=2000, **options
+            )
+            final = stacked_gans.final_metrics(history, len(centers))
             modes, quality = final["modes"], final["high_quality"]
             (m, m_se), (q, q_se) = mean_se(modes), mean_se(quality)
-            row = {"data": f"{data} of {len(centers)}", "setting": description, "pack": pack,
-                   "modes": round(m, 2), "modes_se": round(m_se, 2), "high_quality": round(q, 4),
-                   "high_quality_se": round(q_se, 4), "reverse_kl": round(float(final["reverse_kl"].mean()), 3),
-                   "collapsed": int(((modes <= len(centers) // 2) & (quality >= 0.5)).sum()),
-                   "drops_modes": int(((modes < len(centers)) & (quality >= 0.5)).sum()),
-                   "not_converged": int((quality < 0.1).sum()),
-                   "cpu_s": round(time.process_time() - start, 1)}
+            row = {
+                "data": f"{data} of {len(centers)}",
+                "setting": description,
+                "pack": pack,
+                "modes": round(m, 2),
+                "modes_se": round(m_se, 2),
+                "high_quality": round(q, 4),
+                "high_quality_se": round(q_se, 4),
+                "reverse_kl": round(float(final["reverse_kl"].mean()), 3),
+                "collapsed": int(((modes <= len(centers) // 2) & (quality >= 0.5)).sum()),
+                "drops_modes": int(((modes < len(centers)) & (quality >= 0.5)).sum()),
+                "not_converged": int((quality < 0.1).sum()),
+                "cpu_s": round(time.process_time() - start, 1),
+            }
             rows.append(row)
             print(row, flush=True)
     with OUT.open("w", newline="") as file:

@@ -47,8 +47,10 @@ def main(topics: list[str]) -> int:
             continue
         for row in rows:
             ratio = row["ours_s"] / row["reference_s"]
-            print(f"{row['benchmark']:44s} {1e3 * row['ours_s']:10.2f} {row['reference']:>30s} "
-                  f"{1e3 * row['reference_s']:10.2f} {ratio:6.2f}x")
+            print(
+                f"{row['benchmark']:44s} {1e3 * row['ours_s']:10.2f} {row['reference']:>30s} "
+                f"{1e3 * row['reference_s']:10.2f} {ratio:6.2f}x"
+            )
             for key, value in row.items():
                 if key not in {"benchmark", "ours_s", "reference", "reference_s"}:
                     print(f"    {key}: {value}")

@@ -20,19 +20,36 @@ import time
 from pathlib import Path
 
 from helpers.core import seed_everything
-from helpers.dates import DATE_FORMATS, date_task
-from helpers.recurrent import GRUTranslator
-from helpers.translate import train_translator
-from helpers.workers import map_in_processes
+from helpers.training.workers import map_in_processes
+from helpers.transformer.dates import DATE_FORMATS, date_task
+from helpers.transformer.recurrent import GRUTranslator
+from helpers.transformer.translate import train_translator
 
 OUT = Path(__file__).resolve().parent / "transformer_seeds.csv"
 SEEDS = range(5)
 # the notebook's task and settings (cells 5, 25, 27)
-TASK = dict(held_out_formats=["fr_FR medium", "ko_KR short"], years=(1975, 2059), validation=1000, test=2000,
-            other_years=2000, seed=0)
-SETTINGS = {"num_layers": 2, "d_model": 64, "num_heads": 4, "d_ff": 256, "dropout": 0.0, "batch_size": 64,
-            "learning_rate": 3e-3, "warmup": 400, "label_smoothing": 0.1, "checkpoint_every": 100,
-            "average_last": 5, "show_progress": False}
+TASK = dict(
+    held_out_formats=["fr_FR medium", "ko_KR short"],
+    years=(1975, 2059),
+    validation=1000,
+    test=2000,
+    other_years=2000,
+    seed=0,
+)
+SETTINGS = {
+    "num_layers": 2,
+    "d_model": 64,
+    "num_heads": 4,
+    "d_ff": 256,
+    "dropout": 0.0,
+    "batch_size": 64,
+    "learning_rate": 3e-3,
+    "warmup": 400,
+    "label_smoothing": 0.1,
+    "checkpoint_every": 100,
+    "average_last": 5,
+    "show_progress": False,
+}
 EPOCHS = 3
 SPANS = {"1969-1974": range(1969, 1975), "2060-2068": range(2060, 2069)}
 
@@ -49,14 +66,23 @@ def measure_seed(seed: int) -> dict[str, float | int]:
     def pairs_of(examples: list) -> list[tuple[str, str]]:
         return [(text, iso) for text, iso, _ in examples]
 
-    translator = train_translator(lambda epoch: pairs_of(task.training_examples(epoch)),
-                                  validation=pairs_of(task.validation), epochs=EPOCHS, seed=seed, **SETTINGS)
+    translator = train_translator(
+        lambda epoch: pairs_of(task.training_examples(epoch)),
+        validation=pairs_of(task.validation),
+        epochs=EPOCHS,
+        seed=seed,
+        **SETTINGS,
+    )
     row: dict[str, float | int] = {"seed": seed}
     # section 8: the GRU with additive attention, one epoch on the same data, against the Transformer's first epoch
-    gru = train_translator(lambda epoch: pairs_of(task.training_examples(epoch)), validation=pairs_of(task.validation),
-                           epochs=1, seed=seed, **SETTINGS,
-                           make_model=lambda sources, targets: GRUTranslator(sources, targets, embedding_dim=64,
-                                                                            hidden_size=96))
+    gru = train_translator(
+        lambda epoch: pairs_of(task.training_examples(epoch)),
+        validation=pairs_of(task.validation),
+        epochs=1,
+        seed=seed,
+        **SETTINGS,
+        make_model=lambda sources, targets: GRUTranslator(sources, targets, embedding_dim=64, hidden_size=96),
+    )
     row["Transformer, epoch 1"] = translator.history.epochs["val_exact"][0]
     row["GRU, epoch 1"] = gru.history.epochs["val_exact"][0]
     held_out = {"new days": task.test, "held-out formats": task.held_out_format, "other years": task.other_years}
@@ -64,14 +90,20 @@ def measure_seed(seed: int) -> dict[str, float | int]:
     for name, examples in held_out.items():
         row[name] = _share([out == iso for out, (_, iso, _) in zip(outputs[name], examples)])
     for form in TASK["held_out_formats"]:
-        row[form] = _share([out == iso for out, (_, iso, f) in zip(outputs["held-out formats"], task.held_out_format)
-                            if f == form])
+        row[form] = _share(
+            [out == iso for out, (_, iso, f) in zip(outputs["held-out formats"], task.held_out_format) if f == form]
+        )
     two_digit = {name for name, pattern in DATE_FORMATS.items() if "yy" in pattern and "yyy" not in pattern}
-    for digits, keep in (("two-digit", lambda form: form in two_digit),
-                         ("four-digit", lambda form: form not in two_digit)):
+    for digits, keep in (
+        ("two-digit", lambda form: form in two_digit),
+        ("four-digit", lambda form: form not in two_digit),
+    ):
         for span, years in SPANS.items():
-            chosen = [(iso, out) for (_, iso, form), out in zip(task.other_years, outputs["other years"])
-                      if keep(form) and int(iso[:4]) in years]
+            chosen = [
+                (iso, out)
+                for (_, iso, form), out in zip(task.other_years, outputs["other years"])
+                if keep(form) and int(iso[:4]) in years
+            ]
             row[f"{digits} {span}"] = _share([iso == out for iso, out in chosen])
             row[f"{digits} {span} wrong century"] = sum(iso[:2] != out[:2] for iso, out in chosen)
     first = task.other_years[:500]

@@ -127,8 +127,13 @@ def image_grid(images: object, *, columns: int = 10, title: str = "", pixels_per
         raise ValueError(f"image_grid needs images of shape (count, height, width), got {pictures.shape}")
     rows = int(np.ceil(len(pictures) / columns))
     inches = pixels_per_image / plt.rcParams["figure.dpi"]
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * inches, rows * inches + (0.3 if title else 0)),
-                                squeeze=False, gridspec_kw={"wspace": 0.05, "hspace": 0.05})
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(columns * inches, rows * inches + (0.3 if title else 0)),
+        squeeze=False,
+        gridspec_kw={"wspace": 0.05, "hspace": 0.05},
+    )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(pictures):

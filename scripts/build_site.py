@@ -33,8 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "scripts" / "site_template"
-MATHJAX_WHEEL = ("jupyter-server-mathjax", "0.2.6",
-                 "416389dde2010df46d5fbbb7adb087a5607111070af65a1445391040f2babb5e")
+MATHJAX_WHEEL = ("jupyter-server-mathjax", "0.2.6", "416389dde2010df46d5fbbb7adb087a5607111070af65a1445391040f2babb5e")
 MATHJAX_CACHE = ROOT / "build" / "mathjax"
 SECTIONS = [("notebooks", "Notebooks"), ("notebooks/exercises", "Exercises"), ("notebooks/solutions", "Solutions")]
 COURSE_TITLE = "Applied deep learning, from the papers"
@@ -65,23 +64,37 @@ def mathjax_folder() -> Path:
     if marker.exists():
         return MATHJAX_CACHE
     with tempfile.TemporaryDirectory() as download:
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                   "--dest", download, f"{package}=={version}"]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            download,
+            f"{package}=={version}",
+        ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
-            raise SiteError(f"could not download {package}=={version} (MathJax, for the formulas) with pip: "
-                            f"check the connection or pip's index (`pip config list`), then run `make site` "
-                            f"again.\npip said:\n{result.stderr.strip()[-1500:]}")
+            raise SiteError(
+                f"could not download {package}=={version} (MathJax, for the formulas) with pip: "
+                f"check the connection or pip's index (`pip config list`), then run `make site` "
+                f"again.\npip said:\n{result.stderr.strip()[-1500:]}"
+            )
         wheel = next(Path(download).glob("*.whl"))
         if hashlib.sha256(wheel.read_bytes()).hexdigest() != sha256:
-            raise SiteError(f"{wheel.name} does not have the SHA-256 this project pinned: your index does not "
-                            f"serve PyPI's {package}=={version}")
+            raise SiteError(
+                f"{wheel.name} does not have the SHA-256 this project pinned: your index does not "
+                f"serve PyPI's {package}=={version}"
+            )
         prefix = "jupyter_server_mathjax/static/"
         shutil.rmtree(MATHJAX_CACHE, ignore_errors=True)
         with zipfile.ZipFile(wheel) as archive:
             for member in archive.namelist():
                 if member.startswith(prefix) and not member.endswith("/"):
-                    target = MATHJAX_CACHE / member[len(prefix):]
+                    target = MATHJAX_CACHE / member[len(prefix) :]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(archive.read(member))
     marker.touch()
@@ -105,13 +118,17 @@ def describe(source: Path, section: str) -> Page:
     markdown = "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
     heading = re.search(r"^#\s+(.+)$", markdown, re.MULTILINE)
     title = _plain(heading.group(1)) if heading else source.stem.replace("_", " ")
-    paragraphs = [p for p in re.split(r"\n\s*\n", markdown)
-                  if p.strip() and not p.lstrip().startswith(("#", "!", "|", "<", "-", "*", "$"))]
+    paragraphs = [
+        p
+        for p in re.split(r"\n\s*\n", markdown)
+        if p.strip() and not p.lstrip().startswith(("#", "!", "|", "<", "-", "*", "$"))
+    ]
     summary = _plain(paragraphs[0]) if paragraphs else ""
     sentence = re.match(r"(.{40,}?[.!?])(?:\s|$)", summary)
     summary = sentence.group(1) if sentence else summary
-    return Page(source, str(source.relative_to(ROOT).with_suffix(".html")).replace(os.sep, "/"), title, summary,
-                section)
+    return Page(
+        source, str(source.relative_to(ROOT).with_suffix(".html")).replace(os.sep, "/"), title, summary, section
+    )
 
 
 def find_pages() -> list[Page]:
@@ -132,11 +149,13 @@ def navigation(page: Page, pages: list[Page]) -> str:
     index = pages.index(page)
     links = [f'<a href="{relative(page.path, "index.html")}">{html.escape(COURSE_TITLE)}: contents</a>']
     if index > 0:
-        links.append(f'<a href="{relative(page.path, pages[index - 1].path)}">&larr; '
-                     f'{html.escape(pages[index - 1].title)}</a>')
+        links.append(
+            f'<a href="{relative(page.path, pages[index - 1].path)}">&larr; {html.escape(pages[index - 1].title)}</a>'
+        )
     if index + 1 < len(pages):
-        links.append(f'<a href="{relative(page.path, pages[index + 1].path)}">'
-                     f'{html.escape(pages[index + 1].title)} &rarr;</a>')
+        links.append(
+            f'<a href="{relative(page.path, pages[index + 1].path)}">{html.escape(pages[index + 1].title)} &rarr;</a>'
+        )
     return "\n".join(links)
 
 
@@ -181,8 +200,11 @@ def render(page: Page, pages: list[Page], exporter, output: Path) -> None:
     import nbformat
 
     notebook = nbformat.read(page.source, as_version=4)
-    resources = {"metadata": {"name": page.title}, "site_root": relative(page.path, ".") + "/",
-                 "site_nav": navigation(page, pages)}
+    resources = {
+        "metadata": {"name": page.title},
+        "site_root": relative(page.path, ".") + "/",
+        "site_nav": navigation(page, pages),
+    }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     body = resolve_links(body, page, pages, output)
     target = output / page.path
@@ -216,12 +238,17 @@ anything. To run them yourself, clone the project and run <code>make lab</code> 
 def write_index(pages: list[Page], output: Path) -> None:
     sections = []
     for _, section in SECTIONS:
-        items = [f'<li><a href="{html.escape(p.path)}">{html.escape(p.title)}</a>'
-                 f'<div class="summary">{html.escape(p.summary)}</div></li>' for p in pages if p.section == section]
+        items = [
+            f'<li><a href="{html.escape(p.path)}">{html.escape(p.title)}</a>'
+            f'<div class="summary">{html.escape(p.summary)}</div></li>'
+            for p in pages
+            if p.section == section
+        ]
         if items:
             sections.append(f"<h2>{section}</h2>\n<ul>\n" + "\n".join(items) + "\n</ul>")
-    (output / "index.html").write_text(INDEX.format(title=html.escape(COURSE_TITLE), sections="\n".join(sections)),
-                                       encoding="utf-8")
+    (output / "index.html").write_text(
+        INDEX.format(title=html.escape(COURSE_TITLE), sections="\n".join(sections)), encoding="utf-8"
+    )
 
 
 def build(output: Path) -> list[Page]:

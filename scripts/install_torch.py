@@ -67,29 +67,35 @@ def install_cpu_build(version: str) -> int:
     if installed_torch() == wanted:
         print(f"torch {wanted} (the CPU build) is installed already")
         return 0
-    print(f"installing torch {wanted}, PyTorch's CPU-only build (about 190 MB to download, 750 MB on disk), "
-          f"from {CPU_INDEX} or pip's own configured sources")
+    print(
+        f"installing torch {wanted}, PyTorch's CPU-only build (about 190 MB to download, 750 MB on disk), "
+        f"from {CPU_INDEX} or pip's own configured sources"
+    )
     installed, said = pip_install("--retries", "2", "--index-url", CPU_INDEX, f"torch=={wanted}")
     if installed:
         return 0
     reason = why_unreachable(f"{CPU_INDEX.rstrip('/')}/torch/")
     if reason:
-        print(f"PyTorch's CPU index {CPU_INDEX} cannot be reached ({reason}); "
-              "trying pip's configured index instead")
+        print(f"PyTorch's CPU index {CPU_INDEX} cannot be reached ({reason}); trying pip's configured index instead")
     installed, said_too = pip_install(f"torch=={wanted}")
     if installed:
         return 0
-    where = (f"its index {CPU_INDEX} cannot be reached ({reason})" if reason
-             else f"{CPU_INDEX} has no wheel of it for this Python and platform")
+    where = (
+        f"its index {CPU_INDEX} cannot be reached ({reason})"
+        if reason
+        else f"{CPU_INDEX} has no wheel of it for this Python and platform"
+    )
     if not reason:  # the index answered: pip's own words say what was wrong
         print(f"pip said:\n{said[-2000:]}\n{said_too[-1000:]}", file=sys.stderr)
-    print(f"""
+    print(
+        f"""
 Could not install torch {wanted}, PyTorch's CPU build: {where},
 and pip's configured sources do not have it either. Either
   - fix the connection (behind a proxy: set HTTPS_PROXY, or pip's `proxy` setting), then `make setup` again;
   - point TORCH_CPU_INDEX at a mirror of {CPU_INDEX}, then `make setup` again; or
   - run `make setup TORCH=cuda` to take PyPI's build instead (on Linux about 2.7 GB with CUDA libraries).""",
-          file=sys.stderr)
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -100,16 +106,20 @@ def main() -> int:
         return 2
     version = locked_torch_version()
     if not sys.platform.startswith("linux"):
-        print(f"torch {version}: PyPI's build for {sys.platform} (CPU, plus Apple's GPU on a Mac), "
-              "installed with requirements.lock")
+        print(
+            f"torch {version}: PyPI's build for {sys.platform} (CPU, plus Apple's GPU on a Mac), "
+            "installed with requirements.lock"
+        )
         return 0
     if variant == "cuda":
         current = installed_torch()
         if current and current.endswith("+cpu"):
             print(f"removing torch {current} (the CPU build) to install PyPI's CUDA build")
             subprocess.run([*PIP, "uninstall", "--quiet", "--yes", "torch"], check=True)
-        print(f"torch {version}: PyPI's Linux build with its CUDA libraries (about 2.7 GB to download), "
-              "installed with requirements.lock")
+        print(
+            f"torch {version}: PyPI's Linux build with its CUDA libraries (about 2.7 GB to download), "
+            "installed with requirements.lock"
+        )
         return 0
     return install_cpu_build(version)
 

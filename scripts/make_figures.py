@@ -124,15 +124,29 @@ class Canvas:
         zorder: float = 2,
     ) -> Box:
         patch = FancyBboxPatch(
-            (x, y), w, h, boxstyle=f"round,pad=0,rounding_size={radius}", facecolor=color, edgecolor=edge,
-            linewidth=linewidth, linestyle=linestyle, zorder=zorder,
+            (x, y),
+            w,
+            h,
+            boxstyle=f"round,pad=0,rounding_size={radius}",
+            facecolor=color,
+            edgecolor=edge,
+            linewidth=linewidth,
+            linestyle=linestyle,
+            zorder=zorder,
         )
         self.ax.add_patch(patch)
         box = Box(x, y, w, h)
         if label:
             text = self.ax.text(
-                box.cx, box.cy, label, ha="center", va="center", fontsize=fontsize, weight=weight,
-                linespacing=1.35, zorder=zorder + 0.5,
+                box.cx,
+                box.cy,
+                label,
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                weight=weight,
+                linespacing=1.35,
+                zorder=zorder + 0.5,
             )
             self.boxed.append((text, box))
             self.texts.append(text)
@@ -159,8 +173,17 @@ class Canvas:
         style = "-|>,head_length=0.45,head_width=0.22" if head else "-"
         self.ax.add_patch(
             FancyArrowPatch(
-                path=path, arrowstyle=style, mutation_scale=16, color=color, linewidth=linewidth,
-                linestyle=linestyle, shrinkA=0, shrinkB=0, joinstyle="miter", capstyle="butt", zorder=zorder,
+                path=path,
+                arrowstyle=style,
+                mutation_scale=16,
+                color=color,
+                linewidth=linewidth,
+                linestyle=linestyle,
+                shrinkA=0,
+                shrinkB=0,
+                joinstyle="miter",
+                capstyle="butt",
+                zorder=zorder,
             )
         )
 
@@ -193,8 +216,13 @@ class Canvas:
                     face = colormap(float(np.clip((values[i, j] - vmin) / (vmax - vmin), 0, 1)))
                 self.ax.add_patch(
                     Rectangle(
-                        (x + j * cell_w, y_top - (i + 1) * cell_h), cell_w, cell_h, facecolor=face,
-                        edgecolor=edge, linewidth=0.8, zorder=zorder,
+                        (x + j * cell_w, y_top - (i + 1) * cell_h),
+                        cell_w,
+                        cell_h,
+                        facecolor=face,
+                        edgecolor=edge,
+                        linewidth=0.8,
+                        zorder=zorder,
                     )
                 )
         return Box(x, y_top - rows * cell_h, columns * cell_w, rows * cell_h)
@@ -260,15 +288,29 @@ def draw_word_embeddings() -> Canvas:
                 continue
             one = j == hot[word]
             canvas.ax.add_patch(
-                Rectangle((x, y - cell / 2), cell, cell, facecolor="#333333" if one else "white", edgecolor="#777777",
-                          linewidth=0.8)
+                Rectangle(
+                    (x, y - cell / 2),
+                    cell,
+                    cell,
+                    facecolor="#333333" if one else "white",
+                    edgecolor="#777777",
+                    linewidth=0.8,
+                )
             )
-            canvas.ax.text(x + cell / 2, y, "1" if one else "0", ha="center", va="center", fontsize=9,
-                           color="white" if one else "#999999")
+            canvas.ax.text(
+                x + cell / 2,
+                y,
+                "1" if one else "0",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if one else "#999999",
+            )
     right = x0 + count * cell
     canvas.text((x0 + right) / 2, 370, r"$|V|$ entries (one per vocabulary word)", fontsize=10, color=MUTED)
-    canvas.text(200, 183, "|V| = vocabulary size (thousands), a single 1\nany two different words: cos = 0",
-                fontsize=10)
+    canvas.text(
+        200, 183, "|V| = vocabulary size (thousands), a single 1\nany two different words: cos = 0", fontsize=10
+    )
     canvas.text(200, 146, "(no notion of similarity)", fontsize=10, color=MUTED)
 
     # --- the bridge: a one-hot vector times E picks one row of E ----------------------------------------
@@ -291,11 +333,18 @@ def draw_word_embeddings() -> Canvas:
         canvas.text(x1 - 8, y, word, fontsize=11, ha="right")
         for j, value in enumerate(vector):
             canvas.ax.add_patch(
-                Rectangle((x1 + j * width, y - 11), width, 22, facecolor=colormap((value + 1.2) / 2.4),
-                          edgecolor="#777777", linewidth=0.8)
+                Rectangle(
+                    (x1 + j * width, y - 11),
+                    width,
+                    22,
+                    facecolor=colormap((value + 1.2) / 2.4),
+                    edgecolor="#777777",
+                    linewidth=0.8,
+                )
             )
-            canvas.ax.text(x1 + (j + 0.5) * width, y, f"{value:+.1f}".replace("-", "\u2212"), ha="center",
-                           va="center", fontsize=9)
+            canvas.ax.text(
+                x1 + (j + 0.5) * width, y, f"{value:+.1f}".replace("-", "\u2212"), ha="center", va="center", fontsize=9
+            )
     canvas.text(x1 + 3 * width, 370, r"$d$ entries (e.g. 50 to 300)", fontsize=10, color=MUTED)
 
     def cos(a: np.ndarray, b: np.ndarray) -> float:
@@ -319,9 +368,17 @@ def draw_word_embeddings() -> Canvas:
     ax.set_xlabel("dimension 1", fontsize=9, color=MUTED, labelpad=2)
     ax.set_ylabel("dimension 2", fontsize=9, color=MUTED, labelpad=2)
     points = {
-        "cat": (0.8, 4.1), "kitten": (0.5, 3.45), "dog": (1.7, 4.3), "puppy": (1.45, 3.6),
-        "car": (0.9, 1.4), "truck": (1.65, 1.85), "bus": (1.2, 0.7),
-        "man": (3.3, 0.75), "woman": (3.7, 2.05), "king": (4.8, 1.35), "queen": (5.2, 2.65),
+        "cat": (0.8, 4.1),
+        "kitten": (0.5, 3.45),
+        "dog": (1.7, 4.3),
+        "puppy": (1.45, 3.6),
+        "car": (0.9, 1.4),
+        "truck": (1.65, 1.85),
+        "bus": (1.2, 0.7),
+        "man": (3.3, 0.75),
+        "woman": (3.7, 2.05),
+        "king": (4.8, 1.35),
+        "queen": (5.2, 2.65),
     }
     groups = [((1.2, 3.85), 2.3, 1.5, "#f3b27a"), ((1.3, 1.3), 1.9, 1.8, "#8fbbe0"), ((4.25, 1.7), 3.2, 2.9, "#a8d5a2")]
     for center, w, h, color in groups:
@@ -331,8 +388,12 @@ def draw_word_embeddings() -> Canvas:
         label = ax.text(px + 0.13, py, word, fontsize=10, va="center", ha="left", zorder=4)
         canvas.texts.append(label)
     for a, b in [("man", "woman"), ("king", "queen")]:
-        ax.annotate("", xy=points[b], xytext=points[a],
-                    arrowprops=dict(arrowstyle="-|>", color="#2e7d32", linewidth=1.4, shrinkA=4, shrinkB=4))
+        ax.annotate(
+            "",
+            xy=points[b],
+            xytext=points[a],
+            arrowprops=dict(arrowstyle="-|>", color="#2e7d32", linewidth=1.4, shrinkA=4, shrinkB=4),
+        )
     canvas.text(955, 52, "king \u2212 man + woman \u2248 queen", fontsize=10.5, color="#2e7d32")
     canvas.text(955, 28, "(a schematic 2-D picture of trained vectors)", fontsize=9.5, color=MUTED)
     return canvas
@@ -353,16 +414,30 @@ def draw_text_cnn() -> Canvas:
 
     # --- 1. sentence -> n x k matrix (two channels in CNN-multichannel) ---------------------------------
     canvas.text(190, header_y, "1. sentence as an\nn \u00d7 k matrix", fontsize=11.5, weight="bold")
-    canvas.cells(x_matrix + 12, top + 12, rng.uniform(0.05, 0.45, (n, k_shown)), cell_w=cell_w, cell_h=row_h,
-                 cmap="Greens", edge="#8a8a8a", zorder=1)
-    matrix = canvas.cells(x_matrix, top, rng.uniform(0.1, 0.6, (n, k_shown)), cell_w=cell_w, cell_h=row_h,
-                          cmap="Blues", zorder=2)
+    canvas.cells(
+        x_matrix + 12,
+        top + 12,
+        rng.uniform(0.05, 0.45, (n, k_shown)),
+        cell_w=cell_w,
+        cell_h=row_h,
+        cmap="Greens",
+        edge="#8a8a8a",
+        zorder=1,
+    )
+    matrix = canvas.cells(
+        x_matrix, top, rng.uniform(0.1, 0.6, (n, k_shown)), cell_w=cell_w, cell_h=row_h, cmap="Blues", zorder=2
+    )
     for i, word in enumerate(words):
         canvas.text(x_matrix - 8, top - (i + 0.5) * row_h, word, fontsize=11, ha="right")
     canvas.text(matrix.cx + 6, matrix.bottom - 22, "n words \u00d7 k-dim word vectors", fontsize=10)
-    canvas.text(matrix.cx + 6, matrix.bottom - 78,
-                "channels: 1 (CNN-rand, static, non-static)\nor 2 (multichannel: a static copy\n"
-                "+ a non-static copy, shown behind)", fontsize=10, color=MUTED)
+    canvas.text(
+        matrix.cx + 6,
+        matrix.bottom - 78,
+        "channels: 1 (CNN-rand, static, non-static)\nor 2 (multichannel: a static copy\n"
+        "+ a non-static copy, shown behind)",
+        fontsize=10,
+        color=MUTED,
+    )
 
     # windows of 3, 4 and 5 words (brackets), each colour followed through the network
     windows = [(3, 0, "#d62728", 292), (4, 3, "#2ca02c", 292), (5, 4, "#1f77b4", 306)]
@@ -374,34 +449,63 @@ def draw_text_cnn() -> Canvas:
     canvas.text(500, header_y, "2. convolutions\n+ ReLU", fontsize=11.5, weight="bold")
     for (h, start, color, bracket_x), group_top in zip(windows, group_tops):
         y_top, y_bottom = top - start * row_h - 3, top - (start + h) * row_h + 3
-        canvas.ax.plot([bracket_x - 7, bracket_x, bracket_x, bracket_x - 7], [y_top, y_top, y_bottom, y_bottom],
-                       color=color, linewidth=2.6, solid_joinstyle="miter", zorder=3)
+        canvas.ax.plot(
+            [bracket_x - 7, bracket_x, bracket_x, bracket_x - 7],
+            [y_top, y_top, y_bottom, y_bottom],
+            color=color,
+            linewidth=2.6,
+            solid_joinstyle="miter",
+            zorder=3,
+        )
         length = n - h + 1
         # the stack of 100 maps: two shadows behind the front map
         for shift in (10, 5):
-            canvas.cells(maps_x + shift, group_top + shift, np.zeros((length, 1)), cell_w=map_w, cell_h=map_h,
-                         colors=[[tint(color, 0.12)]] * length, edge=tint(color, 0.6), zorder=1)
+            canvas.cells(
+                maps_x + shift,
+                group_top + shift,
+                np.zeros((length, 1)),
+                cell_w=map_w,
+                cell_h=map_h,
+                colors=[[tint(color, 0.12)]] * length,
+                edge=tint(color, 0.6),
+                zorder=1,
+            )
         values = rng.uniform(0.15, 0.55, length)
         values[max_index[h]] = 1.0
         colors = [[tint(color, 0.95) if v == 1.0 else tint(color, 0.15 + 0.35 * v)] for v in values]
-        canvas.cells(maps_x, group_top, values[:, None], cell_w=map_w, cell_h=map_h, colors=colors,
-                     edge=tint(color, 0.9), zorder=2)
-        canvas.text(maps_x + map_w + 18, group_top - map_h / 2, f"h = {h}", fontsize=10.5, ha="left", color=color,
-                    weight="bold")
+        canvas.cells(
+            maps_x,
+            group_top,
+            values[:, None],
+            cell_w=map_w,
+            cell_h=map_h,
+            colors=colors,
+            edge=tint(color, 0.9),
+            zorder=2,
+        )
+        canvas.text(
+            maps_x + map_w + 18, group_top - map_h / 2, f"h = {h}", fontsize=10.5, ha="left", color=color, weight="bold"
+        )
         # the window -> the entry of the map it produces
         target_y = group_top - (start + 0.5) * map_h
         canvas.arrow((bracket_x + 3, (y_top + y_bottom) / 2), (maps_x - 4, target_y), color=color, linewidth=1.5)
         pooled_cells.append((group_top - (max_index[h] + 0.5) * map_h, color))
-    canvas.text(maps_x + 110, 56, "100 maps per window size h, each of length n \u2212 h + 1:\n"
-                r"$c_i = \mathrm{ReLU}(w \cdot x_{i:i+h-1} + b)$ for every i", fontsize=10.5)
+    canvas.text(
+        maps_x + 110,
+        56,
+        "100 maps per window size h, each of length n \u2212 h + 1:\n"
+        r"$c_i = \mathrm{ReLU}(w \cdot x_{i:i+h-1} + b)$ for every i",
+        fontsize=10.5,
+    )
 
     # --- 3. max-over-time pooling: one number per map, 3 x 100 = 300 ---------------------------------------
     canvas.text(pooled_x + 12, header_y, "3. max-over-time\npooling", fontsize=11.5, weight="bold")
     pooled_colors = []
     for segment, (max_y, color) in enumerate(pooled_cells):
         segment_top = pooled_top - segment * 3 * pooled_h
-        canvas.arrow((maps_x + map_w + 2, max_y), (pooled_x - 4, segment_top - pooled_h / 2), color=color,
-                     linewidth=1.5)
+        canvas.arrow(
+            (maps_x + map_w + 2, max_y), (pooled_x - 4, segment_top - pooled_h / 2), color=color, linewidth=1.5
+        )
         pooled_colors += [[tint(color, 0.95)], [tint(color, 0.55)], [tint(color, 0.35)]]
     pooled = canvas.cells(pooled_x, pooled_top, np.zeros((9, 1)), cell_w=24, cell_h=pooled_h, colors=pooled_colors)
     canvas.text(pooled.cx, pooled.bottom - 32, "max of each map:\n3 \u00d7 100 = 300", fontsize=10)
@@ -445,8 +549,9 @@ def draw_gan() -> Canvas:
     z = canvas.cells(50, 300, z_values, cell_w=18, cell_h=16, cmap="Greys", vmin=-2.5, vmax=2.5)
     canvas.text(z.cx, z.top + 18, "noise z", fontsize=11)
     canvas.text(z.cx, z.bottom - 18, r"$z \sim \mathcal{N}(0, I)$", fontsize=11)
-    generator = canvas.box(130, z.cy - 42, 170, 84, "Generator G\n(neural net, $\\theta_g$)", COLORS["feed_forward"],
-                           fontsize=11.5)
+    generator = canvas.box(
+        130, z.cy - 42, 170, 84, "Generator G\n(neural net, $\\theta_g$)", COLORS["feed_forward"], fontsize=11.5
+    )
     canvas.arrow((z.right + 6, z.cy), (generator.left - 2, generator.cy))
 
     # a fake sample: a blurry blob; a real one: a crisp ring (a digit "0")
@@ -459,8 +564,9 @@ def draw_gan() -> Canvas:
     for image, where in [(fake_image, fake), (real_image, real)]:
         extent = (where.left, where.right, where.bottom, where.top)
         canvas.ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, extent=extent, interpolation="nearest", zorder=2)
-        canvas.ax.add_patch(Rectangle((where.x, where.y), where.w, where.h, fill=False, edgecolor=INK, linewidth=1.2,
-                                      zorder=3))
+        canvas.ax.add_patch(
+            Rectangle((where.x, where.y), where.w, where.h, fill=False, edgecolor=INK, linewidth=1.2, zorder=3)
+        )
     canvas.arrow((generator.right, generator.cy), (fake.left - 4, fake.cy))
     canvas.text(fake.cx, fake.bottom - 18, "fake sample G(z)", fontsize=11)
     data = canvas.box(130, real.cy - 32, 170, 64, "training data\n(real samples)", COLORS["neutral"], fontsize=11.5)
@@ -469,31 +575,80 @@ def draw_gan() -> Canvas:
     canvas.ax.set_xlim(0, canvas.width)  # imshow resets the limits; put the pixel canvas back
     canvas.ax.set_ylim(0, canvas.height)
 
-    discriminator = canvas.box(540, 262, 170, 84, "Discriminator D\n(neural net, $\\theta_d$)", COLORS["attention"],
-                               fontsize=11.5)
-    canvas.arrow((real.right + 4, real.cy), (480, real.cy), (480, discriminator.cy + 18),
-                 (discriminator.left - 2, discriminator.cy + 18))
-    canvas.arrow((fake.right + 4, fake.cy), (480, fake.cy), (480, discriminator.cy - 18),
-                 (discriminator.left - 2, discriminator.cy - 18))
+    discriminator = canvas.box(
+        540, 262, 170, 84, "Discriminator D\n(neural net, $\\theta_d$)", COLORS["attention"], fontsize=11.5
+    )
+    canvas.arrow(
+        (real.right + 4, real.cy),
+        (480, real.cy),
+        (480, discriminator.cy + 18),
+        (discriminator.left - 2, discriminator.cy + 18),
+    )
+    canvas.arrow(
+        (fake.right + 4, fake.cy),
+        (480, fake.cy),
+        (480, discriminator.cy - 18),
+        (discriminator.left - 2, discriminator.cy - 18),
+    )
     verdict = "D(\u00b7) \u2208 (0, 1):\nprobability that\nthe input is real"
     output = canvas.box(762, discriminator.cy - 40, 150, 80, verdict, COLORS["softmax"], fontsize=10.5)
     canvas.arrow((discriminator.right, discriminator.cy), (output.left - 2, output.cy))
-    canvas.box(948, output.cy + 8, 190, 70, "D learns to say\nreal: D(x) \u2192 1\nfake: D(G(z)) \u2192 0",
-               tint(COLORS["attention"], 0.6), fontsize=10, edge=MUTED, linewidth=1)
-    canvas.box(948, output.cy - 78, 190, 70, "G learns to fool D:\nD(G(z)) \u2192 1", tint(COLORS["feed_forward"], 0.6),
-               fontsize=10, edge=MUTED, linewidth=1)
+    canvas.box(
+        948,
+        output.cy + 8,
+        190,
+        70,
+        "D learns to say\nreal: D(x) \u2192 1\nfake: D(G(z)) \u2192 0",
+        tint(COLORS["attention"], 0.6),
+        fontsize=10,
+        edge=MUTED,
+        linewidth=1,
+    )
+    canvas.box(
+        948,
+        output.cy - 78,
+        190,
+        70,
+        "G learns to fool D:\nD(G(z)) \u2192 1",
+        tint(COLORS["feed_forward"], 0.6),
+        fontsize=10,
+        edge=MUTED,
+        linewidth=1,
+    )
     canvas.arrow((output.right, output.cy + 14), (946, output.cy + 43), linewidth=1.1, color=MUTED)
     canvas.arrow((output.right, output.cy - 14), (946, output.cy - 43), linewidth=1.1, color=MUTED)
 
     # G's gradient comes back through D
-    canvas.arrow((output.cx, output.bottom), (output.cx, 150), (generator.cx, 150),
-                 (generator.cx, generator.bottom - 2), linestyle=(0, (5, 3)), color="#1f5fa8", linewidth=1.4)
-    canvas.text((output.cx + generator.cx) / 2, 136, "G's gradient flows back through D (D held fixed)", fontsize=10,
-                color="#1f5fa8")
-    canvas.text(575, 78, r"$\min_G\ \max_D\ V(D, G) = \mathbb{E}_{x \sim p_{data}}[\log D(x)]"
-                r" + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))]$", fontsize=15)
-    canvas.text(575, 36, "in practice G maximises log D(G(z)) instead (the non-saturating loss the paper recommends)",
-                fontsize=10, color=MUTED)
+    canvas.arrow(
+        (output.cx, output.bottom),
+        (output.cx, 150),
+        (generator.cx, 150),
+        (generator.cx, generator.bottom - 2),
+        linestyle=(0, (5, 3)),
+        color="#1f5fa8",
+        linewidth=1.4,
+    )
+    canvas.text(
+        (output.cx + generator.cx) / 2,
+        136,
+        "G's gradient flows back through D (D held fixed)",
+        fontsize=10,
+        color="#1f5fa8",
+    )
+    canvas.text(
+        575,
+        78,
+        r"$\min_G\ \max_D\ V(D, G) = \mathbb{E}_{x \sim p_{data}}[\log D(x)]"
+        r" + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))]$",
+        fontsize=15,
+    )
+    canvas.text(
+        575,
+        36,
+        "in practice G maximises log D(G(z)) instead (the non-saturating loss the paper recommends)",
+        fontsize=10,
+        color=MUTED,
+    )
     return canvas
 
 
@@ -503,8 +658,12 @@ def draw_gan() -> Canvas:
 def draw_self_attention() -> Canvas:
     canvas = Canvas(1200, 560)
     canvas.text(600, 532, "Self-attention: Q, K and V from one input X", fontsize=14, weight="bold")
-    canvas.text(600, 488, r"$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V$",
-                fontsize=18)
+    canvas.text(
+        600,
+        488,
+        r"$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V$",
+        fontsize=18,
+    )
     rng = np.random.default_rng(4)
     tokens = ["the", "cat", "sat", "down"]
     n = len(tokens)
@@ -528,8 +687,9 @@ def draw_self_attention() -> Canvas:
     for name, y in rows.items():
         weight = canvas.box(222, y - 22, 78, 44, rf"$\times\ W_{name}$", COLORS["linear"], fontsize=12)
         canvas.arrow((branch_x, x_matrix.cy), (branch_x, y), (weight.left - 2, y))
-        boxes[name] = canvas.box(328, y - 30, 88, 60, f"{name} ({names[name]})\n{shapes[name]}", fills[name],
-                                 fontsize=10)
+        boxes[name] = canvas.box(
+            328, y - 30, 88, 60, f"{name} ({names[name]})\n{shapes[name]}", fills[name], fontsize=10
+        )
         canvas.arrow((weight.right, y), (boxes[name].left - 2, y))
 
     # the flow: scores -> scale -> mask -> softmax -> weighted sum
@@ -560,23 +720,52 @@ def draw_self_attention() -> Canvas:
     grid_top, grid_cell = 290, 16
     pictures = [
         (flow[0], [[matplotlib.colormaps["coolwarm"]((v + 2) / 4) for v in row] for row in scores], "any real numbers"),
-        (flow[2], [["#444444" if not c else matplotlib.colormaps["coolwarm"]((v + 2) / 4) for v, c in
-                    zip(row_s, row_c)] for row_s, row_c in zip(scores, causal)], "causal mask (example)"),
+        (
+            flow[2],
+            [
+                ["#444444" if not c else matplotlib.colormaps["coolwarm"]((v + 2) / 4) for v, c in zip(row_s, row_c)]
+                for row_s, row_c in zip(scores, causal)
+            ],
+            "causal mask (example)",
+        ),
         (flow[3], [[matplotlib.colormaps["Greens"](0.1 + 0.9 * v) for v in row] for row in weights], "rows sum to 1"),
     ]
     for step, colors, caption in pictures:
-        canvas.cells(step.cx - 2 * grid_cell, grid_top, np.zeros((n, n)), cell_w=grid_cell, cell_h=grid_cell,
-                     colors=colors, edge="#888888")
+        canvas.cells(
+            step.cx - 2 * grid_cell,
+            grid_top,
+            np.zeros((n, n)),
+            cell_w=grid_cell,
+            cell_h=grid_cell,
+            colors=colors,
+            edge="#888888",
+        )
         canvas.text(step.cx, grid_top - n * grid_cell - 14, caption, fontsize=9.5, color=MUTED)
-        canvas.arrow((step.cx, step.bottom), (step.cx, grid_top + 4), head=False, linestyle=(0, (2, 2)),
-                     color=MUTED, linewidth=1)
+        canvas.arrow(
+            (step.cx, step.bottom), (step.cx, grid_top + 4), head=False, linestyle=(0, (2, 2)), color=MUTED, linewidth=1
+        )
 
-    canvas.text(600, 88, "Self-attention: Q, K and V are all computed from the same X; only the learned weights "
-                "$W_Q, W_K, W_V$ differ.", fontsize=10.5)
-    canvas.text(600, 64, "Encoder-decoder attention uses the same formula with Q from the decoder and K, V from "
-                "the encoder.", fontsize=10.5, color=MUTED)
-    canvas.text(600, 40, "Mask in this project: True = may attend (as in F.scaled_dot_product_attention); blocked "
-                "scores become \u2212\u221e before the softmax.", fontsize=10.5, color=MUTED)
+    canvas.text(
+        600,
+        88,
+        "Self-attention: Q, K and V are all computed from the same X; only the learned weights $W_Q, W_K, W_V$ differ.",
+        fontsize=10.5,
+    )
+    canvas.text(
+        600,
+        64,
+        "Encoder-decoder attention uses the same formula with Q from the decoder and K, V from the encoder.",
+        fontsize=10.5,
+        color=MUTED,
+    )
+    canvas.text(
+        600,
+        40,
+        "Mask in this project: True = may attend (as in F.scaled_dot_product_attention); blocked "
+        "scores become \u2212\u221e before the softmax.",
+        fontsize=10.5,
+        color=MUTED,
+    )
     return canvas
 
 
@@ -617,18 +806,28 @@ def _residual_sublayer(
 
 def draw_transformer() -> Canvas:
     canvas = Canvas(1100, 1080)
-    canvas.text(550, 1052, "Transformer (Vaswani et al., 2017), post-norm, as built in notebook 05", fontsize=14,
-                weight="bold")
+    canvas.text(
+        550, 1052, "Transformer (Vaswani et al., 2017), post-norm, as built in notebook 05", fontsize=14, weight="bold"
+    )
     canvas.text(550, 1022, r"every sublayer: $x \leftarrow \mathrm{LayerNorm}(x + \mathrm{Sublayer}(x))$", fontsize=12)
     enc_x, dec_x = 330, 740
     three = (-45.0, 0.0, 45.0)  # Q, K, V: three copies of the same input
 
     # --- inputs, embeddings, positional encoding --------------------------------------------------------
-    for cx, name, tokens in [(enc_x, "Input", "inputs (source tokens)"),
-                             (dec_x, "Output", "outputs, shifted right (target tokens)")]:
+    for cx, name, tokens in [
+        (enc_x, "Input", "inputs (source tokens)"),
+        (dec_x, "Output", "outputs, shifted right (target tokens)"),
+    ]:
         canvas.text(cx, 32, tokens, fontsize=10.5)
-        embed = canvas.box(cx - 95, 62, 190, 54, f"{name} embedding\n" + r"$\times \sqrt{d_{model}}$",
-                           COLORS["embedding"], fontsize=10.5)
+        embed = canvas.box(
+            cx - 95,
+            62,
+            190,
+            54,
+            f"{name} embedding\n" + r"$\times \sqrt{d_{model}}$",
+            COLORS["embedding"],
+            fontsize=10.5,
+        )
         canvas.arrow((cx, 44), (cx, embed.bottom - 2))
         canvas.ax.add_patch(Circle((cx, 160), 13, facecolor="white", edgecolor=INK, linewidth=1.3, zorder=3))
         canvas.ax.text(cx, 160, "+", ha="center", va="center", fontsize=15, zorder=4)
@@ -640,46 +839,94 @@ def draw_transformer() -> Canvas:
         canvas.ax.plot(wave_x + t, 160 + 9 * np.sin(t / 17 * 2 * np.pi), color="#7b3fa0", linewidth=1.4, zorder=4)
         canvas.arrow((wave_x - side * 20, 160), (cx - side * 15, 160))
         anchor = "right" if side < 0 else "left"
-        canvas.text(wave_x + side * 28, 160, "positional\nencoding\n(sinusoidal)", fontsize=10, ha=anchor,
-                    multialignment=anchor)
+        canvas.text(
+            wave_x + side * 28, 160, "positional\nencoding\n(sinusoidal)", fontsize=10, ha=anchor, multialignment=anchor
+        )
 
     # --- encoder layer: self-attention -> add & norm -> feed-forward -> add & norm ------------------------
     canvas.box(enc_x - 150, 196, 300, 398, "", COLORS["frame"], edge="#888888", radius=12, zorder=0.5)
     canvas.arrow((enc_x, 173), (enc_x, 206), head=False)
-    _, norm1 = _residual_sublayer(canvas, cx=enc_x, entry_y=206, block_y=262, label="Multi-head\nself-attention",
-                                  color=COLORS["attention"], norm_y=350, side=-1, inputs=three)
-    _, enc_out = _residual_sublayer(canvas, cx=enc_x, entry_y=norm1.top, block_y=440, label="Feed-forward",
-                                    color=COLORS["feed_forward"], norm_y=528, side=-1)
+    _, norm1 = _residual_sublayer(
+        canvas,
+        cx=enc_x,
+        entry_y=206,
+        block_y=262,
+        label="Multi-head\nself-attention",
+        color=COLORS["attention"],
+        norm_y=350,
+        side=-1,
+        inputs=three,
+    )
+    _, enc_out = _residual_sublayer(
+        canvas,
+        cx=enc_x,
+        entry_y=norm1.top,
+        block_y=440,
+        label="Feed-forward",
+        color=COLORS["feed_forward"],
+        norm_y=528,
+        side=-1,
+    )
     canvas.text(enc_x - 197, 410, "N\u00d7", fontsize=16, weight="bold")
     canvas.text(enc_x - 197, 372, "encoder\nlayer", fontsize=10, color=MUTED)
 
     # --- decoder layer: masked self-attn -> A&N -> enc-dec attn -> A&N -> feed-forward -> A&N ---------------
     canvas.box(dec_x - 150, 196, 300, 644, "", COLORS["frame"], edge="#888888", radius=12, zorder=0.5)
     canvas.arrow((dec_x, 173), (dec_x, 206), head=False)
-    masked, dec_norm1 = _residual_sublayer(canvas, cx=dec_x, entry_y=206, block_y=262,
-                                           label="Masked multi-head\nself-attention", color=COLORS["attention"],
-                                           norm_y=350, side=1, inputs=three)
-    cross, dec_norm2 = _residual_sublayer(canvas, cx=dec_x, entry_y=dec_norm1.top, block_y=496,
-                                          label="Multi-head encoder-\ndecoder attention", color=COLORS["attention"],
-                                          norm_y=584, side=1, inputs=(45.0,))
-    _, dec_out = _residual_sublayer(canvas, cx=dec_x, entry_y=dec_norm2.top, block_y=688, label="Feed-forward",
-                                    color=COLORS["feed_forward"], norm_y=776, side=1)
+    masked, dec_norm1 = _residual_sublayer(
+        canvas,
+        cx=dec_x,
+        entry_y=206,
+        block_y=262,
+        label="Masked multi-head\nself-attention",
+        color=COLORS["attention"],
+        norm_y=350,
+        side=1,
+        inputs=three,
+    )
+    cross, dec_norm2 = _residual_sublayer(
+        canvas,
+        cx=dec_x,
+        entry_y=dec_norm1.top,
+        block_y=496,
+        label="Multi-head encoder-\ndecoder attention",
+        color=COLORS["attention"],
+        norm_y=584,
+        side=1,
+        inputs=(45.0,),
+    )
+    _, dec_out = _residual_sublayer(
+        canvas,
+        cx=dec_x,
+        entry_y=dec_norm2.top,
+        block_y=688,
+        label="Feed-forward",
+        color=COLORS["feed_forward"],
+        norm_y=776,
+        side=1,
+    )
     canvas.text(dec_x + 197, 530, "N\u00d7", fontsize=16, weight="bold")
     canvas.text(dec_x + 197, 492, "decoder\nlayer", fontsize=10, color=MUTED)
     canvas.text(dec_x + 45 + 7, cross.bottom - 22, "Q", fontsize=10.5, ha="left", weight="bold")
 
     # the causal mask as a small picture beside the masked attention
     mask_cells = [["#555555" if j > i else "#fde2bf" for j in range(4)] for i in range(4)]
-    canvas.cells(masked.left - 118, masked.top, np.zeros((4, 4)), cell_w=12, cell_h=12, colors=mask_cells,
-                 edge="#888888")
+    canvas.cells(
+        masked.left - 118, masked.top, np.zeros((4, 4)), cell_w=12, cell_h=12, colors=mask_cells, edge="#888888"
+    )
     canvas.text(masked.left - 94, masked.bottom - 8, "causal\nmask", fontsize=9.5, color=MUTED)
-    canvas.arrow((masked.left - 66, masked.top - 24), (masked.left - 2, masked.top - 24), head=False,
-                 linestyle=(0, (2, 2)), color=MUTED, linewidth=1)
+    canvas.arrow(
+        (masked.left - 66, masked.top - 24),
+        (masked.left - 2, masked.top - 24),
+        head=False,
+        linestyle=(0, (2, 2)),
+        color=MUTED,
+        linewidth=1,
+    )
 
     # encoder output -> keys and values of every decoder layer's encoder-decoder attention
     route_y, turn_x, feed_y = 626, 545, 450
-    canvas.arrow((enc_x, enc_out.top), (enc_x, route_y), (turn_x, route_y), (turn_x, feed_y), head=False,
-                 linewidth=1.8)
+    canvas.arrow((enc_x, enc_out.top), (enc_x, route_y), (turn_x, route_y), (turn_x, feed_y), head=False, linewidth=1.8)
     canvas.arrow((turn_x, feed_y), (dec_x - 45, feed_y), (dec_x - 45, cross.bottom - 2), linewidth=1.8)
     canvas.dot(dec_x - 90, feed_y)
     canvas.arrow((dec_x - 90, feed_y), (dec_x - 90, cross.bottom - 2), linewidth=1.8)
@@ -697,10 +944,19 @@ def draw_transformer() -> Canvas:
 
     # --- what to read off the picture ----------------------------------------------------------------------
     canvas.text(enc_x - 10, 940, "Encoder: every source position\nattends to every source position.", fontsize=10.5)
-    canvas.text(enc_x - 10, 868, "Decoder: position t attends to target\npositions up to t (masked), then\n"
-                "to the encoder output.", fontsize=10.5)
-    canvas.text(enc_x - 10, 786, "paper: N = 6, d_model = 512, 8 heads;\nnotebook 05 trains a smaller model",
-                fontsize=10.5, color=MUTED)
+    canvas.text(
+        enc_x - 10,
+        868,
+        "Decoder: position t attends to target\npositions up to t (masked), then\nto the encoder output.",
+        fontsize=10.5,
+    )
+    canvas.text(
+        enc_x - 10,
+        786,
+        "paper: N = 6, d_model = 512, 8 heads;\nnotebook 05 trains a smaller model",
+        fontsize=10.5,
+        color=MUTED,
+    )
     return canvas
 
 

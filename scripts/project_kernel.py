@@ -50,8 +50,9 @@ def prepare(environment: dict[str, str]) -> None:
     """Create the folders and build matplotlib's font cache in them (a no-op when it is there already)."""
     for name in ("MPLCONFIGDIR", "IPYTHONDIR"):
         Path(environment[name]).mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, **environment},
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, **environment}, check=True
+    )
 
 
 def use_private_config(prefix: str | Path = sys.prefix) -> dict[str, str]:
@@ -66,8 +67,18 @@ def install(prefix: str | Path = sys.prefix) -> Path:
     """Register the kernel in ``prefix``/share/jupyter/kernels with the private configuration in its env."""
     environment = private_config(prefix)
     prepare(environment)
-    command = [sys.executable, "-m", "ipykernel", "install", "--prefix", str(prefix), "--name", KERNEL_NAME,
-               "--display-name", DISPLAY_NAME]
+    command = [
+        sys.executable,
+        "-m",
+        "ipykernel",
+        "install",
+        "--prefix",
+        str(prefix),
+        "--name",
+        KERNEL_NAME,
+        "--display-name",
+        DISPLAY_NAME,
+    ]
     for name, value in environment.items():
         command += ["--env", name, value]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)

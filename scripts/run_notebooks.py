@@ -51,8 +51,12 @@ def tidy_streams(notebook: nbformat.NotebookNode) -> None:
             continue
         merged: list = []
         for output in cell.outputs:
-            if output.output_type == "stream" and merged and merged[-1].output_type == "stream" \
-                    and merged[-1].name == output.name:
+            if (
+                output.output_type == "stream"
+                and merged
+                and merged[-1].output_type == "stream"
+                and merged[-1].name == output.name
+            ):
                 merged[-1].text += output.text
             else:
                 merged.append(output)
@@ -155,8 +159,14 @@ def execute(path: Path) -> bool:
         asyncio.run(run_client(client))
     except CellExecutionError as error:
         code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-        failing = next((number for number, cell in enumerate(code_cells, start=1)
-                        if any(output.output_type == "error" for output in cell.outputs)), None)
+        failing = next(
+            (
+                number
+                for number, cell in enumerate(code_cells, start=1)
+                if any(output.output_type == "error" for output in cell.outputs)
+            ),
+            None,
+        )
         where = f"code cell {failing}" if failing is not None else "a cell"
         print(f"FAILED {shown(path)} at {where}; the committed file is unchanged.\n{error}", file=sys.stderr)
         return False
@@ -169,8 +179,7 @@ def execute(path: Path) -> bool:
     try:
         write_atomically(notebook, path)
     except OSError as error:
-        print(f"FAILED {shown(path)}: could not write it ({error}); the committed file is unchanged.",
-              file=sys.stderr)
+        print(f"FAILED {shown(path)}: could not write it ({error}); the committed file is unchanged.", file=sys.stderr)
         return False
     print(f"ok     {shown(path)} ({time.perf_counter() - started:.0f} s)")
     return True

@@ -1,4 +1,4 @@
-"""Tests for helpers.attention: the formula, the masks, the modules, against PyTorch and against the math."""
+"""Tests for helpers.self_attention: the formula, the masks, the modules, against PyTorch and against the math."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.attention import (
-    MultiHeadAttention,
-    SelfAttention,
+from helpers.self_attention.attention import MultiHeadAttention, SelfAttention, scaled_dot_product_attention
+from helpers.self_attention.masks import (
     causal_mask,
     padding_mask,
-    scaled_dot_product_attention,
     to_pytorch_attn_mask,
     to_pytorch_key_padding_mask,
 )
@@ -199,7 +197,10 @@ def test_causal_and_padding_masks_equal_pytorch():
     expected, _ = theirs(x, x, x, attn_mask=to_pytorch_attn_mask(mask, num_heads=4))
     torch.testing.assert_close(out, expected, **TIGHT)
     expected_split, _ = theirs(  # the same with PyTorch's two separate masks
-        x, x, x, attn_mask=to_pytorch_attn_mask(causal_mask(5)),
+        x,
+        x,
+        x,
+        attn_mask=to_pytorch_attn_mask(causal_mask(5)),
         key_padding_mask=to_pytorch_key_padding_mask(padding_mask(torch.tensor([5, 3]))),
     )
     torch.testing.assert_close(out, expected_split, **TIGHT)
@@ -338,8 +339,9 @@ def test_per_example_3d_mask_is_refused_not_applied_along_heads():
     # the suggested fix, m[:, None], gives each example its own mask
     output, weights = attention(x, x, x, per_example[:, None])
     for example in range(2):
-        alone, _ = attention(x[example : example + 1], x[example : example + 1], x[example : example + 1],
-                             per_example[example])
+        alone, _ = attention(
+            x[example : example + 1], x[example : example + 1], x[example : example + 1], per_example[example]
+        )
         torch.testing.assert_close(output[example], alone[0], **TIGHT)
     assert torch.all(weights[~per_example[:, None].expand_as(weights)] == 0)
 
@@ -371,11 +373,11 @@ def test_three_d_mask_with_three_d_scores_and_single_head():
 
 
 def test_mask_is_checked_once_per_call(monkeypatch):
-    import helpers.attention as attention_module
+    import helpers.self_attention.attention as attention_module
 
     calls = []
-    original = attention_module._checked_mask
-    monkeypatch.setattr(attention_module, "_checked_mask", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = attention_module.checked_mask
+    monkeypatch.setattr(attention_module, "checked_mask", lambda *a, **k: calls.append(1) or original(*a, **k))
     attention = MultiHeadAttention(16, 4)
     x = torch.randn(2, 5, 16)
     attention(x, x, x, causal_mask(5))

@@ -1,11 +1,11 @@
-"""Tests for helpers.attention_tasks: the induction task's generator, the notes' formula, seeds trained together."""
+"""Tests for helpers.self_attention.tasks: the induction task, the notes' formula, seeds trained together."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.attention_tasks import (
+from helpers.self_attention.tasks import (
     IGNORE,
     AttentionOnly,
     BagOfWordsTagger,
@@ -66,11 +66,14 @@ def test_notes_formula_normalises_over_features():
     torch.testing.assert_close(output, expected)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: AttentionOnly(10, num_layers=2, d_model=8, max_length=12),
-    lambda: AttentionOnly(10, num_layers=1, d_model=8, max_length=12, formula="notes"),
-    lambda: BagOfWordsTagger(10, d_model=8),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AttentionOnly(10, num_layers=2, d_model=8, max_length=12),
+        lambda: AttentionOnly(10, num_layers=1, d_model=8, max_length=12, formula="notes"),
+        lambda: BagOfWordsTagger(10, d_model=8),
+    ],
+)
 def test_seed_stack_trains_each_copy_exactly_as_alone(make):
     """One Adam step on the stack equals one Adam step on each copy by itself (same seed, same batch)."""
     seeds = [0, 1, 2]

@@ -56,8 +56,15 @@ KERNEL_DISPLAY_NAME = f"Python 3 ({KERNEL_NAME})"
 DEFAULT_NOTEBOOKS = ["04_self_attention.ipynb"]  # a topic notebook: training, plots, diagrams; ~1 min
 CELL_TIMEOUT_S = float(os.environ.get("BROWSER_CELL_TIMEOUT", "900"))
 PAGE_TIMEOUT_S = 180.0  # the machine may be shared and slow: loading JupyterLab can take a while
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 
 
@@ -116,15 +123,32 @@ class LabServer:
     def start(self, timeout_s: float = 120.0) -> None:
         # `make lab`'s own options (the project's JupyterLab settings among them), then the test's.
         options = [word for word in lab_recipe_options() if not word.startswith("--LabApp.default_url")]
-        command = [str(JUPYTER), "lab", *options, "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root_dir}"]
-        environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(self.runtime_dir),
-                       "JUPYTERLAB_SETTINGS_DIR": str(self.state_dir / "settings"),
-                       "JUPYTERLAB_WORKSPACES_DIR": str(self.state_dir / "workspaces")}
+        command = [
+            str(JUPYTER),
+            "lab",
+            *options,
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}",
+        ]
+        environment = {
+            **os.environ,
+            "JUPYTER_RUNTIME_DIR": str(self.runtime_dir),
+            "JUPYTERLAB_SETTINGS_DIR": str(self.state_dir / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(self.state_dir / "workspaces"),
+        }
         with self.log_path.open("wb") as log:  # the child keeps its own handle
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            env=environment, start_new_session=True,
-                                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
         deadline = time.monotonic() + timeout_s
         while True:
             if self.process.poll() is not None:
@@ -134,13 +158,15 @@ class LabServer:
                 return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise LabError(f"JupyterLab did not answer /api/status within {timeout_s:.0f} s:\n"
-                                   f"{self.log()}") from None
+                    raise LabError(
+                        f"JupyterLab did not answer /api/status within {timeout_s:.0f} s:\n{self.log()}"
+                    ) from None
                 time.sleep(0.3)
 
     def api(self, method: str, path: str, timeout_s: float = 10.0) -> Any:
-        request = urllib.request.Request(f"{self.base_url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base_url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=timeout_s) as reply:
             body = reply.read()
         return json.loads(body) if body else None
@@ -250,8 +276,10 @@ def _check_no_news_question(page) -> None:
     The project's settings (jupyterlab-settings/overrides.json, passed by `make lab` and here) turn it off.
     """
     if page.locator(".Toastify__toast", has_text=NEWS_QUESTION).count():
-        raise LabError("JupyterLab asks about official Jupyter news over the notebook: the project's settings "
-                       "(--LabApp.app_settings_dir=jupyterlab-settings) were not applied")
+        raise LabError(
+            "JupyterLab asks about official Jupyter news over the notebook: the project's settings "
+            "(--LabApp.app_settings_dir=jupyterlab-settings) were not applied"
+        )
 
 
 def _one_line(text: str) -> str:
@@ -273,8 +301,9 @@ def open_notebook(page, lab: LabServer, name: str, workspace: str, cells: int = 
         if state["cells"] >= cells and state["kernel"] and state["status"] == "idle":
             return state
         if time.monotonic() > deadline:
-            raise LabError(f"{name} did not open with a ready kernel within {PAGE_TIMEOUT_S:.0f} s "
-                           f"(page state: {state})")
+            raise LabError(
+                f"{name} did not open with a ready kernel within {PAGE_TIMEOUT_S:.0f} s (page state: {state})"
+            )
         page.wait_for_timeout(250)
 
 
@@ -290,8 +319,10 @@ def select_project_kernel(page) -> None:
     choices = dialog.locator("select")
     labels = [text.strip() for text in choices.locator("option").all_inner_texts()]
     if KERNEL_DISPLAY_NAME not in labels:
-        raise LabError(f"the kernel {KERNEL_DISPLAY_NAME!r} is not offered by JupyterLab (offered: {labels}); "
-                       "register it with `make kernel`")
+        raise LabError(
+            f"the kernel {KERNEL_DISPLAY_NAME!r} is not offered by JupyterLab (offered: {labels}); "
+            "register it with `make kernel`"
+        )
     choices.select_option(label=KERNEL_DISPLAY_NAME)
     dialog.get_by_role("button", name="Select").click()
     deadline = time.monotonic() + PAGE_TIMEOUT_S
@@ -332,25 +363,33 @@ def run_cells(page, lab: LabServer, name: str, cells: list[dict]) -> list[int]:
             state = _state(page, index)
             if state["dialogs"]:  # e.g. "Kernel Restarting: the kernel ... appears to have died"
                 kernel_said = lab.log(since=log_offset, tail=1500).strip()
-                raise LabError(f"{number}: JupyterLab says {_one_line(state['dialogs'][0])!r}\n"
-                               f"source:\n{source}\nserver and kernel log since the cell started:\n{kernel_said}")
+                raise LabError(
+                    f"{number}: JupyterLab says {_one_line(state['dialogs'][0])!r}\n"
+                    f"source:\n{source}\nserver and kernel log since the cell started:\n{kernel_said}"
+                )
             if state["status"] in ("dead", "autorestarting", "restarting"):
-                raise LabError(f"{number}: the kernel is {state['status']}\nsource:\n{source}\n"
-                               f"server and kernel log since the cell started:\n{lab.log(since=log_offset)}")
+                raise LabError(
+                    f"{number}: the kernel is {state['status']}\nsource:\n{source}\n"
+                    f"server and kernel log since the cell started:\n{lab.log(since=log_offset)}"
+                )
             done = re.fullmatch(r"\[(\d+)\]:", state["prompt"] or "")
             if done and state["status"] == "idle":
                 break
             if state["prompt"] == "[ ]:" and time.monotonic() > started + 30:  # JupyterLab shows [*] at once
                 raise LabError(f"{number} did not start 30 s after Shift+Enter (was the notebook focused?)")
             if time.monotonic() > deadline:
-                raise LabError(f"{number} did not finish within {CELL_TIMEOUT_S:.0f} s (prompt {state['prompt']!r}, "
-                               f"kernel {state['status']})\nsource:\n{source}")
+                raise LabError(
+                    f"{number} did not finish within {CELL_TIMEOUT_S:.0f} s (prompt {state['prompt']!r}, "
+                    f"kernel {state['status']})\nsource:\n{source}"
+                )
             page.wait_for_timeout(200)
         counts.append(int(done.group(1)))
         tags = cell.get("metadata", {}).get("tags", [])
         if state["stderr"] and "raises-exception" not in tags:
-            raise LabError(f"{number} (execution count {counts[-1]}) shows an error or stderr output:\n"
-                           f"{state['output'][-3000:]}\nsource:\n{source}")
+            raise LabError(
+                f"{number} (execution count {counts[-1]}) shows an error or stderr output:\n"
+                f"{state['output'][-3000:]}\nsource:\n{source}"
+            )
     return counts
 
 
@@ -397,11 +436,23 @@ def cleared_copy(source: Path, target: Path) -> list[dict]:
 
 def tiny_notebook(path: Path, sources: list[str], kernel: str = KERNEL_NAME) -> list[dict]:
     display = KERNEL_DISPLAY_NAME if kernel == KERNEL_NAME else "Python 3 (ipykernel)"
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}", "metadata": {}, "outputs": [],
-              "source": source} for i, source in enumerate(sources)]
-    notebook = {"cells": cells, "metadata": {"kernelspec": {"name": kernel, "display_name": display,
-                                                            "language": "python"}},
-                "nbformat": 4, "nbformat_minor": 5}
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"cell-{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
+        for i, source in enumerate(sources)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": kernel, "display_name": display, "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     return cells
 
@@ -452,8 +503,10 @@ def _chromium_executable() -> str:
         _unavailable("the Python package playwright", "it is in requirements.lock: run `make setup`")
     executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not executable:
-        _unavailable("Chromium, not found on PATH",
-                     "run `sudo scripts/install_browser.sh` (Debian) or set CHROMIUM=/path/to/chromium")
+        _unavailable(
+            "Chromium, not found on PATH",
+            "run `sudo scripts/install_browser.sh` (Debian) or set CHROMIUM=/path/to/chromium",
+        )
     return executable
 
 
@@ -531,9 +584,11 @@ def test_missing_notebook_reports_jupyterlabs_error(lab: LabServer, page: Any) -
 
 def test_error_output_fails_with_cell_number_and_text(lab: LabServer, page: Any) -> None:
     # Opened with the default python3 kernel: the helper must switch to the project's kernel first.
-    cells = tiny_notebook(lab.root_dir / "notebooks" / "browser_error.ipynb",
-                          ["print('fine')", "raise ValueError('a deliberate mistake')", "print('not reached')"],
-                          kernel="python3")
+    cells = tiny_notebook(
+        lab.root_dir / "notebooks" / "browser_error.ipynb",
+        ["print('fine')", "raise ValueError('a deliberate mistake')", "print('not reached')"],
+        kernel="python3",
+    )
     open_notebook(page, lab, "notebooks/browser_error.ipynb", workspace="error", cells=3)
     select_project_kernel(page)
     assert _state(page)["kernel"] == KERNEL_DISPLAY_NAME
@@ -542,11 +597,14 @@ def test_error_output_fails_with_cell_number_and_text(lab: LabServer, page: Any)
 
 
 def test_kernel_crash_fails_with_the_kernels_message(lab: LabServer, page: Any) -> None:
-    cells = tiny_notebook(lab.root_dir / "notebooks" / "browser_crash.ipynb", [
-        "print('alive')",
-        "import os, sys\nprint('crashing on purpose', file=sys.__stderr__, flush=True)\nos._exit(1)",
-        "print('not reached')",
-    ])
+    cells = tiny_notebook(
+        lab.root_dir / "notebooks" / "browser_crash.ipynb",
+        [
+            "print('alive')",
+            "import os, sys\nprint('crashing on purpose', file=sys.__stderr__, flush=True)\nos._exit(1)",
+            "print('not reached')",
+        ],
+    )
     open_notebook(page, lab, "notebooks/browser_crash.ipynb", workspace="crash", cells=3)
     select_project_kernel(page)
     with pytest.raises(LabError, match=r"(?s)cell 2 of 3 .*appears to have died.*crashing on purpose") as failure:

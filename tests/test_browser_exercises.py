@@ -37,14 +37,14 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "notebooks/exercises/04_self_attention.ipynb"
-WRONG = '''def causal_mask(size: int) -> torch.Tensor:
+WRONG = """def causal_mask(size: int) -> torch.Tensor:
     return torch.ones(size, size, dtype=torch.bool).tril(1)
 
-check.causal_mask(causal_mask)'''
-RIGHT = '''def causal_mask(size: int) -> torch.Tensor:
+check.causal_mask(causal_mask)"""
+RIGHT = """def causal_mask(size: int) -> torch.Tensor:
     return torch.ones(size, size, dtype=torch.bool).tril()
 
-check.causal_mask(causal_mask)'''
+check.causal_mask(causal_mask)"""
 
 
 def _run_cell(tab: Any, index: int, after_count: int) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""helpers.dates: the date task written as CLDR writes dates, and cut by day, format and year without leaks."""
+"""helpers.transformer.dates: the date task as CLDR writes dates, cut by day, format and year without leaks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from helpers.dates import DATE_FORMATS, FIRST_DATE, date_examples, date_task, format_date, split_dates
+from helpers.transformer.dates import DATE_FORMATS, FIRST_DATE, date_examples, date_task, format_date, split_dates
 
 
 def test_dates_are_written_as_cldr_writes_them() -> None:
@@ -54,8 +54,14 @@ def test_negative_or_fractional_split_sizes_are_refused() -> None:
 
 
 def test_held_out_formats_days_and_years_do_not_leak() -> None:
-    task = date_task(held_out_formats=["fr_FR medium", "ko_KR short"], years=(1975, 2059), validation=300,
-                     test=500, other_years=400, seed=2)
+    task = date_task(
+        held_out_formats=["fr_FR medium", "ko_KR short"],
+        years=(1975, 2059),
+        validation=300,
+        test=500,
+        other_years=400,
+        seed=2,
+    )
     train_days = set(task.train_days)
     assert all(1975 <= day.year <= 2059 for day in train_days)
     assert set(task.training_formats) == set(DATE_FORMATS) - {"fr_FR medium", "ko_KR short"}
@@ -69,8 +75,17 @@ def test_held_out_formats_days_and_years_do_not_leak() -> None:
     assert len(other) == 400 and all(not 1975 <= day.year <= 2059 for day in other)
     assert [iso for _, iso, _ in task.held_out_format] == [iso for _, iso, _ in task.test]  # the same days
     assert task.training_examples(1) != task.training_examples(2)  # a fresh format per epoch
-    assert date_task(held_out_formats=["fr_FR medium", "ko_KR short"], years=(1975, 2059), validation=300,
-                     test=500, other_years=400, seed=2) == task
+    assert (
+        date_task(
+            held_out_formats=["fr_FR medium", "ko_KR short"],
+            years=(1975, 2059),
+            validation=300,
+            test=500,
+            other_years=400,
+            seed=2,
+        )
+        == task
+    )
 
 
 def test_date_task_refuses_bad_formats() -> None:

@@ -1,4 +1,4 @@
-"""Tests of helpers.embeddings: each checks the math by hand or against PyTorch's own pieces."""
+"""Tests of helpers.word_embeddings.skipgram: each checks the math by hand or against PyTorch's own pieces."""
 
 from __future__ import annotations
 
@@ -11,23 +11,24 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.datasets import strip_wiki_markup, wiki_tokenize
-from helpers.embeddings import (
-    PairBatches,
+from helpers.data.readers import strip_wiki_markup, wiki_tokenize
+from helpers.data.text import Vocabulary
+from helpers.word_embeddings.skipgram import (
     SkipGramNegativeSampling,
-    WordVectors,
-    cosine_similarity_matrix,
     keep_probabilities,
     negative_sampling_loss,
     noise_distribution,
-    noise_table,
     one_hot,
-    read_sentences,
     skipgram_pairs,
+)
+from helpers.word_embeddings.word2vec import (
+    PairBatches,
+    noise_table,
+    read_sentences,
     train_word2vec,
     train_word2vec_on_file,
 )
-from helpers.text import Vocabulary
+from helpers.word_embeddings.word_vectors import WordVectors, cosine_similarity_matrix
 
 # --- one-hot --------------------------------------------------------------------------------------
 
@@ -94,8 +95,9 @@ def test_dynamic_window_pairs_stay_inside_the_window_and_sentence():
 
 def test_dynamic_window_takes_distance_d_with_probability_w_minus_d_plus_1_over_w():
     tokens, window = 30_000, 3
-    centres, contexts = skipgram_pairs(np.arange(tokens), np.zeros(tokens, dtype=np.int64), window,
-                                       np.random.default_rng(2))
+    centres, contexts = skipgram_pairs(
+        np.arange(tokens), np.zeros(tokens, dtype=np.int64), window, np.random.default_rng(2)
+    )
     for direction in (1, -1):  # contexts to the right of the centre, then to the left
         offsets = (contexts - centres) * direction
         for d in range(1, window + 1):
@@ -106,8 +108,16 @@ def test_dynamic_window_takes_distance_d_with_probability_w_minus_d_plus_1_over_
 def test_pair_batches_draw_negatives_from_the_noise_distribution():
     noise = torch.tensor([0.0, 0.1, 0.2, 0.7], dtype=torch.float64)
     ids = np.array([1, 2, 3] * 200)
-    batches = PairBatches(ids, np.zeros(600, dtype=np.int64), np.ones(4), noise_table(noise),
-                          window=2, negatives=5, batch_size=256, seed=0)
+    batches = PairBatches(
+        ids,
+        np.zeros(600, dtype=np.int64),
+        np.ones(4),
+        noise_table(noise),
+        window=2,
+        negatives=5,
+        batch_size=256,
+        seed=0,
+    )
     drawn = []
     for centres, contexts, negatives in batches:
         assert centres.shape == contexts.shape and negatives.shape == (len(centres), 5)
@@ -140,7 +150,8 @@ def test_model_loss_equals_the_formula_and_starts_at_k_plus_one_log_two():
         model.output_vectors.weight.normal_()
     v, u = model.input_vectors.weight, model.output_vectors.weight
     expected = -F.logsigmoid((v[centres] * u[contexts]).sum(1)) - F.logsigmoid(
-        -torch.einsum("bkd,bd->bk", u[negatives], v[centres])).sum(1)
+        -torch.einsum("bkd,bd->bk", u[negatives], v[centres])
+    ).sum(1)
     assert torch.allclose(model(centres, contexts, negatives), expected)
     assert model.input_vectors.weight.abs().max() <= 0.5 / 4
 
@@ -176,8 +187,15 @@ def _two_topic_corpus() -> list[list[str]]:
 
 
 def test_training_puts_words_of_one_topic_together():
-    vectors = train_word2vec(_two_topic_corpus(), embedding_dim=16, epochs=4, batch_size=256, subsample_threshold=0,
-                             learning_rate=0.02, show_progress=False)
+    vectors = train_word2vec(
+        _two_topic_corpus(),
+        embedding_dim=16,
+        epochs=4,
+        batch_size=256,
+        subsample_threshold=0,
+        learning_rate=0.02,
+        show_progress=False,
+    )
     vocabulary = vectors.vocabulary
     assert vocabulary.tokens[:2] == ["<pad>", "<unk>"] and len(vocabulary) == 14
     within = np.mean([vectors.similarity(f"a{i}", f"a{j}") for i in range(6) for j in range(i + 1, 6)])

@@ -19,11 +19,19 @@ from helpers.exercises import gan_minimax, self_attention, text_cnn, transformer
 from helpers.exercises.grading import Exercise, Prediction
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = {"01_word_embeddings": word_embeddings, "02_text_cnn": text_cnn, "03_gan_minimax": gan_minimax,
-           "04_self_attention": self_attention, "05_transformer": transformer}
-EXERCISES = {f"{module.__name__.rsplit('.', 1)[1]}.{name}": getattr(module, name)
-             for module in MODULES.values() for name in module.__all__
-             if isinstance(getattr(module, name), (Exercise, Prediction))}
+MODULES = {
+    "01_word_embeddings": word_embeddings,
+    "02_text_cnn": text_cnn,
+    "03_gan_minimax": gan_minimax,
+    "04_self_attention": self_attention,
+    "05_transformer": transformer,
+}
+EXERCISES = {
+    f"{module.__name__.rsplit('.', 1)[1]}.{name}": getattr(module, name)
+    for module in MODULES.values()
+    for name in module.__all__
+    if isinstance(getattr(module, name), (Exercise, Prediction))
+}
 
 
 # --- typical wrong answers, each with the words its hint must contain ------------------------------------
@@ -174,8 +182,12 @@ WRONG = {
     "text_cnn.feature_maps": [
         (lambda x, w, b: F.conv1d(x.permute(0, 2, 1), w.permute(0, 2, 1), b), "ReLU"),
         (lambda x, w, b: F.relu(F.conv1d(x.transpose(1, 2), w.transpose(1, 2))), "bias"),
-        (lambda x, w, b: F.relu(torch.einsum("bwhk,mhk->bmw", x.unfold(1, w.shape[1], 1).transpose(2, 3).flip(2), w)
-                                + b[:, None]), "backwards"),
+        (
+            lambda x, w, b: F.relu(
+                torch.einsum("bwhk,mhk->bmw", x.unfold(1, w.shape[1], 1).transpose(2, 3).flip(2), w) + b[:, None]
+            ),
+            "backwards",
+        ),
     ],
     "text_cnn.window_has_word": [
         (lambda m, h: m.unfold(1, h, 1).all(-1), "any, not all"),
@@ -202,18 +214,27 @@ WRONG = {
     "gan_minimax.value_on_grid": [
         (lambda d, p, q, dx: float((torch.special.xlogy(p, d) + torch.special.xlogy(q, 1 - d)).sum()), "dx"),
         (lambda d, p, q, dx: float(torch.sum(p * torch.log(d) + q * torch.log(1 - d)) * dx), "xlogy"),
-        (lambda d, p, q, dx: float((torch.special.xlogy(q, d) + torch.special.xlogy(p, 1 - d)).sum() * dx),
-         "swapped"),
-        (lambda d, p, q, dx: float((torch.special.xlogy(p, d) + torch.special.xlogy(q, d)).sum() * dx),
-         "log(1 − D)"),
+        (lambda d, p, q, dx: float((torch.special.xlogy(q, d) + torch.special.xlogy(p, 1 - d)).sum() * dx), "swapped"),
+        (lambda d, p, q, dx: float((torch.special.xlogy(p, d) + torch.special.xlogy(q, d)).sum() * dx), "log(1 − D)"),
     ],
     "gan_minimax.discriminator_loss": [
-        (lambda r, f: F.binary_cross_entropy_with_logits(torch.cat([r, f]),
-                                                         torch.cat([torch.ones_like(r), torch.zeros_like(f)])) * 2,
-         "each term's own mean"),
+        (
+            lambda r, f: (
+                F.binary_cross_entropy_with_logits(
+                    torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])
+                )
+                * 2
+            ),
+            "each term's own mean",
+        ),
         (lambda r, f: -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean()), "softplus"),
-        (lambda r, f: F.binary_cross_entropy_with_logits(r, torch.zeros_like(r))
-         + F.binary_cross_entropy_with_logits(f, torch.ones_like(f)), "swapped"),
+        (
+            lambda r, f: (
+                F.binary_cross_entropy_with_logits(r, torch.zeros_like(r))
+                + F.binary_cross_entropy_with_logits(f, torch.ones_like(f))
+            ),
+            "swapped",
+        ),
         (lambda r, f: -F.softplus(-r).mean() - F.softplus(f).mean(), "which D maximises"),
     ],
     "gan_minimax.generator_loss": [
@@ -238,8 +259,10 @@ WRONG = {
     "self_attention.padding_mask": [
         (lambda lengths, n: (torch.arange(n).unsqueeze(0) <= lengths.unsqueeze(1))[:, None, None], "<, not <="),
         (lambda lengths, n: torch.arange(n)[None] < lengths[:, None], "(batch, 1, 1, max_length)"),
-        (lambda lengths, n: (torch.arange(int(lengths.max()))[None] < lengths[:, None])[:, None, None],
-         "max_length columns"),
+        (
+            lambda lengths, n: (torch.arange(int(lengths.max()))[None] < lengths[:, None])[:, None, None],
+            "max_length columns",
+        ),
     ],
     "self_attention.split_heads": [
         (lambda x, h: x.view(x.size(0), h, x.size(1), -1), "mixes positions"),
@@ -264,22 +287,37 @@ WRONG = {
         (_beam_without_history, "running scores were not added"),
     ],
     "transformer.label_smoothed_loss": [
-        (lambda lo, t, e, p: F.cross_entropy(lo.reshape(-1, lo.shape[-1]), t.reshape(-1), label_smoothing=e),
-         "padding tokens count"),
-        (lambda lo, t, e, p: F.cross_entropy(lo.reshape(-1, lo.shape[-1]), t.reshape(-1), ignore_index=p),
-         "smoothing is missing"),
-        (lambda lo, t, e, p: F.cross_entropy(lo.reshape(-1, lo.shape[-1]), t.reshape(-1), ignore_index=0,
-                                             label_smoothing=e), "you left out id 0"),
-        (lambda lo, t, e, p: F.cross_entropy(lo.transpose(1, 2), t, label_smoothing=e, ignore_index=p,
-                                             reduction="sum"), "not sum"),
+        (
+            lambda lo, t, e, p: F.cross_entropy(lo.reshape(-1, lo.shape[-1]), t.reshape(-1), label_smoothing=e),
+            "padding tokens count",
+        ),
+        (
+            lambda lo, t, e, p: F.cross_entropy(lo.reshape(-1, lo.shape[-1]), t.reshape(-1), ignore_index=p),
+            "smoothing is missing",
+        ),
+        (
+            lambda lo, t, e, p: F.cross_entropy(
+                lo.reshape(-1, lo.shape[-1]), t.reshape(-1), ignore_index=0, label_smoothing=e
+            ),
+            "you left out id 0",
+        ),
+        (
+            lambda lo, t, e, p: F.cross_entropy(
+                lo.transpose(1, 2), t, label_smoothing=e, ignore_index=p, reduction="sum"
+            ),
+            "not sum",
+        ),
     ],
 }
 
 PREDICTIONS_WRONG = {
     "self_attention.entropy_without_scaling": [(math.log(10), "log 10"), (1.92, "√d_k kept"), (0.0, "too low")],
     "gan_minimax.value_disjoint_supports": [(-math.log(4), "minimum"), (math.log(2), "JSD"), (1.0, "too high")],
-    "transformer.lowest_smoothed_loss": [(0.0, "0 is the floor"), (-math.log(0.9), "1 − ε"),
-                                         (0.1 * math.log(1000), "uniform part")],
+    "transformer.lowest_smoothed_loss": [
+        (0.0, "0 is the floor"),
+        (-math.log(0.9), "1 − ε"),
+        (0.1 * math.log(1000), "uniform part"),
+    ],
 }
 
 
@@ -307,8 +345,7 @@ def test_the_reference_passes_and_a_stub_is_not_yet(name: str) -> None:
     def raises(*args):
         raise NotImplementedError
 
-    def returns_nothing(*args):
-        ...
+    def returns_nothing(*args): ...
 
     for stub in (raises, returns_nothing, None, ...):
         assert exercise.assess(stub).status == "not yet"
@@ -380,27 +417,39 @@ def test_pairs_in_any_order_pass() -> None:
 
 
 def test_references_equal_the_helpers_they_teach() -> None:
-    from helpers import attention, embeddings, gan
-    from helpers import transformer as topic
+    from helpers.gan_minimax import minimax
+    from helpers.self_attention import attention, masks
+    from helpers.transformer import model as topic
+    from helpers.word_embeddings import skipgram
 
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 5, 8, generator=g, dtype=torch.float64) for _ in range(3))
     mask = self_attention.reference_padding_mask(torch.tensor([5, 0]), 5)  # a fully masked sequence too
-    for ours, theirs in zip(self_attention.reference_attention(q, k, v, mask),
-                            attention.scaled_dot_product_attention(q, k, v, mask)):
+    for ours, theirs in zip(
+        self_attention.reference_attention(q, k, v, mask), attention.scaled_dot_product_attention(q, k, v, mask)
+    ):
         torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
-    assert torch.equal(self_attention.reference_causal_mask(6), attention.causal_mask(6))
-    torch.testing.assert_close(transformer.reference_sinusoidal_positional_encoding(20, 16),
-                               topic.sinusoidal_positional_encoding(20, 16), rtol=1e-5, atol=1e-6)
+    assert torch.equal(self_attention.reference_causal_mask(6), masks.causal_mask(6))
+    torch.testing.assert_close(
+        transformer.reference_sinusoidal_positional_encoding(20, 16),
+        topic.sinusoidal_positional_encoding(20, 16),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     x = torch.linspace(-3, 3, 61, dtype=torch.float64)
-    p_data, p_g = torch.exp(-x**2), (x.abs() < 1).double()
+    p_data, p_g = torch.exp(-(x**2)), (x.abs() < 1).double()
     d_star = gan_minimax.reference_optimal_discriminator(p_data, p_g)
-    torch.testing.assert_close(d_star, gan.optimal_discriminator(p_data, p_g))
-    assert math.isclose(gan_minimax.reference_value_on_grid(d_star, p_data, p_g, 0.1),
-                        gan.value_on_grid(d_star, p_data, p_g, 0.1), rel_tol=1e-12)
+    torch.testing.assert_close(d_star, minimax.optimal_discriminator(p_data, p_g))
+    assert math.isclose(
+        gan_minimax.reference_value_on_grid(d_star, p_data, p_g, 0.1),
+        minimax.value_on_grid(d_star, p_data, p_g, 0.1),
+        rel_tol=1e-12,
+    )
     positive, negative = torch.randn(4, generator=g), torch.randn(4, 3, generator=g)
-    torch.testing.assert_close(word_embeddings.reference_negative_sampling_loss(positive, negative),
-                               embeddings.negative_sampling_loss(positive, negative))
+    torch.testing.assert_close(
+        word_embeddings.reference_negative_sampling_loss(positive, negative),
+        skipgram.negative_sampling_loss(positive, negative),
+    )
 
 
 # --- the notebooks -----------------------------------------------------------------------------------------
@@ -450,7 +499,7 @@ def _attention_with_pytorch(q, k, v, mask=None):
     if mask is not None:
         mask = mask.expand(*q.shape[:-2], q.shape[-2], k.shape[-2])
     output = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # fully masked rows: zeros (PyTorch ≥ 2.5)
-    scores = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]))
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
         scores = scores.masked_fill(~mask, -math.inf)
     weights = torch.where(torch.isinf(scores).all(-1, keepdim=True), 0.0, scores.softmax(-1)).to(q.dtype)
@@ -461,15 +510,19 @@ ALSO_RIGHT = {
     "self_attention.attention": _attention_with_pytorch,
     "text_cnn.apply_max_norm": lambda w, s: torch.renorm(w, p=2, dim=0, maxnorm=s),
     "text_cnn.window_has_word": lambda m, h: F.max_pool1d(m.float()[:, None], h, stride=1)[:, 0] > 0,
-    "text_cnn.kim_padding": lambda ids, h, p: torch.cat([torch.full((ids.shape[0], h - 1), p), ids,
-                                                         torch.full((ids.shape[0], h - 1), p)], dim=1),
+    "text_cnn.kim_padding": lambda ids, h, p: torch.cat(
+        [torch.full((ids.shape[0], h - 1), p), ids, torch.full((ids.shape[0], h - 1), p)], dim=1
+    ),
     "transformer.label_smoothed_loss": lambda lo, t, e, p: F.cross_entropy(
-        lo.permute(0, 2, 1), t, label_smoothing=e, ignore_index=p),
-    "transformer.beam_search_step": lambda lp, s, k: (lambda scores, order: (
-        scores[:k], order[:k] // lp.shape[1], order[:k] % lp.shape[1]))(
-        *(s[:, None] + lp).reshape(-1).sort(descending=True)),
-    "gan_minimax.discriminator_loss": lambda r, f: F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
-    + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)),
+        lo.permute(0, 2, 1), t, label_smoothing=e, ignore_index=p
+    ),
+    "transformer.beam_search_step": lambda lp, s, k: (
+        lambda scores, order: (scores[:k], order[:k] // lp.shape[1], order[:k] % lp.shape[1])
+    )(*(s[:, None] + lp).reshape(-1).sort(descending=True)),
+    "gan_minimax.discriminator_loss": lambda r, f: (
+        F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+        + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
+    ),
     "word_embeddings.cosine_similarity": lambda a, b: F.cosine_similarity(a[:, None], b[None, :], dim=-1),
 }
 

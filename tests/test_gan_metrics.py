@@ -1,4 +1,4 @@
-"""Tests for helpers.gan_metrics, helpers.gan_seeds and helpers.dcgan: known answers on hand-made inputs."""
+"""Tests for helpers.gan_minimax: mode_metrics, stacked_gans and dcgan, known answers on hand-made inputs."""
 
 from __future__ import annotations
 
@@ -7,85 +7,85 @@ import math
 import pytest
 import torch
 
-from helpers import dcgan, gan_metrics, gan_seeds
+from helpers.gan_minimax import dcgan, mode_metrics, stacked_gans
 
 
 def test_ring_and_grid_centres():
-    centers = gan_metrics.ring_centers(8)
+    centers = mode_metrics.ring_centers(8)
     assert len(torch.unique(centers.round(decimals=4), dim=0)) == 8
     assert torch.allclose(centers.norm(dim=1), torch.full((8,), 2.0))
-    grid = gan_metrics.grid_centers(5)
+    grid = mode_metrics.grid_centers(5)
     assert grid.shape == (25, 2) and grid.min() == -4 and grid.max() == 4
 
 
 def test_mode_coverage_on_hand_made_samples():
-    centers = gan_metrics.ring_centers(8)
+    centers = mode_metrics.ring_centers(8)
     samples = torch.cat([centers[[1, 4]].repeat_interleave(30, 0), centers[[6]].repeat(5, 1), torch.zeros(15, 2)])
-    result = gan_metrics.mode_coverage(samples, centers, std=0.02)
+    result = mode_metrics.mode_coverage(samples, centers, std=0.02)
     assert result["modes"] == 3  # PacGAN: one high-quality sample covers a mode
-    assert gan_metrics.mode_coverage(samples, centers, std=0.02, min_samples=20)["modes"] == 2
+    assert mode_metrics.mode_coverage(samples, centers, std=0.02, min_samples=20)["modes"] == 2
     assert result["high_quality"] == pytest.approx(65 / 80)
     assert result["counts"] == [0, 30, 0, 0, 30, 0, 5, 0]
     p = torch.tensor([30, 30, 5], dtype=torch.float64) / 65
     assert result["reverse_kl"] == pytest.approx(float((p * (p * 8).log()).sum()))
     # one mode only: log 8; all modes equally: 0; nothing within 3σ: log 8
-    single = gan_metrics.mode_coverage(centers[:1].repeat(10, 1), centers, std=0.02)
+    single = mode_metrics.mode_coverage(centers[:1].repeat(10, 1), centers, std=0.02)
     assert single["reverse_kl"] == pytest.approx(math.log(8))
-    assert gan_metrics.mode_coverage(centers, centers, std=0.02)["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
-    assert gan_metrics.mode_coverage(torch.zeros(3, 2), centers, std=0.02)["reverse_kl"] == pytest.approx(math.log(8))
+    assert mode_metrics.mode_coverage(centers, centers, std=0.02)["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert mode_metrics.mode_coverage(torch.zeros(3, 2), centers, std=0.02)["reverse_kl"] == pytest.approx(math.log(8))
     # just outside 3σ is not high quality
     outside = centers[:1] + torch.tensor([[0.061, 0.0]])
-    assert gan_metrics.mode_coverage(outside, centers, std=0.02)["high_quality"] == 0.0
+    assert mode_metrics.mode_coverage(outside, centers, std=0.02)["high_quality"] == 0.0
 
 
 def test_mode_coverage_refuses_bad_input():
-    centers = gan_metrics.ring_centers(8)
+    centers = mode_metrics.ring_centers(8)
     with pytest.raises(ValueError, match="samples is empty"):
-        gan_metrics.mode_coverage(torch.zeros(0, 2), centers, std=0.02)
+        mode_metrics.mode_coverage(torch.zeros(0, 2), centers, std=0.02)
     with pytest.raises(ValueError, match="std must be positive"):
-        gan_metrics.mode_coverage(torch.zeros(3, 2), centers, std=0.0)
+        mode_metrics.mode_coverage(torch.zeros(3, 2), centers, std=0.0)
     with pytest.raises(ValueError, match=r"samples must have shape"):
-        gan_metrics.mode_coverage(torch.zeros(3, 3), centers, std=0.02)
+        mode_metrics.mode_coverage(torch.zeros(3, 3), centers, std=0.02)
 
 
 def test_class_histogram_metrics_known_answers():
     uniform = torch.eye(10).repeat(3, 1)  # every class three times, fully confident
-    result = gan_metrics.class_histogram_metrics(uniform)
+    result = mode_metrics.class_histogram_metrics(uniform)
     assert result["classes"] == 10 and result["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
     assert result["confidence"] == pytest.approx(1.0)
     one_class = torch.full((4, 10), 0.05)
     one_class[:, 3] = 0.55
-    result = gan_metrics.class_histogram_metrics(one_class)
+    result = mode_metrics.class_histogram_metrics(one_class)
     assert result["classes"] == 1 and result["kl_to_uniform"] == pytest.approx(math.log(10))
     assert result["confidence"] == pytest.approx(0.55) and result["counts"][3] == 4
     with pytest.raises(ValueError, match="softmax"):
-        gan_metrics.class_histogram_metrics(torch.randn(4, 10))
+        mode_metrics.class_histogram_metrics(torch.randn(4, 10))
 
 
 def test_parzen_matches_gaussian_density_and_keeps_dtype():
     samples, points = torch.zeros(1, 3), torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0]])
     expected = torch.distributions.Normal(0.0, 0.5).log_prob(points).sum(1)
-    assert torch.allclose(gan_metrics.parzen_log_likelihood(samples, points, sigma=0.5), expected, atol=1e-5)
+    assert torch.allclose(mode_metrics.parzen_log_likelihood(samples, points, sigma=0.5), expected, atol=1e-5)
     many = torch.randn(10, 3)
     mixture = torch.logsumexp(torch.distributions.Normal(many, 0.7).log_prob(points[:, None]).sum(-1), 1) - math.log(10)
-    assert torch.allclose(gan_metrics.parzen_log_likelihood(many, points, sigma=0.7, chunk=1), mixture, atol=1e-5)
-    assert gan_metrics.parzen_log_likelihood(many, points.double(), sigma=0.7).dtype == torch.float64
+    assert torch.allclose(mode_metrics.parzen_log_likelihood(many, points, sigma=0.7, chunk=1), mixture, atol=1e-5)
+    assert mode_metrics.parzen_log_likelihood(many, points.double(), sigma=0.7).dtype == torch.float64
     with pytest.raises(ValueError, match="sigma must be positive"):
-        gan_metrics.parzen_log_likelihood(torch.zeros(2, 2), torch.zeros(1, 2), sigma=0.0)
+        mode_metrics.parzen_log_likelihood(torch.zeros(2, 2), torch.zeros(1, 2), sigma=0.0)
 
 
 def test_stacked_linear_equals_one_linear_per_seed():
-    layer = gan_seeds.StackedLinear(3, 4, 5)
+    layer = stacked_gans.StackedLinear(3, 4, 5)
     x = torch.randn(3, 7, 4)
     for s in range(3):
         assert torch.allclose(layer(x)[s], x[s] @ layer.weight[s] + layer.bias[s], atol=1e-6)
     # a seed's weights do not depend on how many seeds are stacked
-    assert torch.equal(gan_seeds.StackedLinear(5, 4, 5).weight[:3], layer.weight)
+    assert torch.equal(stacked_gans.StackedLinear(5, 4, 5).weight[:3], layer.weight)
 
 
 def test_stacked_gradients_are_per_seed():
     """The sum of per-seed losses gives each seed exactly its own gradient (no cross-talk)."""
-    mlp = gan_seeds.StackedMLP(2, [2, 6, 1], batch_norm=True)
+    mlp = stacked_gans.StackedMLP(2, [2, 6, 1], batch_norm=True)
     x = torch.randn(2, 8, 2)
     mlp(x)[0].square().mean().backward()  # a loss of seed 0 only
     assert all(p.grad[1].abs().max() == 0 for p in mlp.parameters())
@@ -94,19 +94,27 @@ def test_stacked_gradients_are_per_seed():
 
 def test_train_stacked_gans_records_and_learns():
     torch.set_num_threads(1)
-    centers = gan_metrics.ring_centers(8)
-    generator, history = gan_seeds.train_stacked_gans(centers, std=0.02, seeds=2, steps=300, generator_sizes=(16, 16),
-                                              discriminator_sizes=(16,), record_every=100, evaluation_samples=200)
+    centers = mode_metrics.ring_centers(8)
+    generator, history = stacked_gans.train_stacked_gans(
+        centers,
+        std=0.02,
+        seeds=2,
+        steps=300,
+        generator_sizes=(16, 16),
+        discriminator_sizes=(16,),
+        record_every=100,
+        evaluation_samples=200,
+    )
     assert history.steps == [100, 200, 300]
     assert history.stacked("counts").shape == (3, 2, 8) and history.stacked("g_grad_norm").shape == (3, 2)
-    assert gan_seeds.final_metrics(history, 8)["modes"].shape == (2,)
-    untrained = gan_seeds.StackedMLP(2, [2, 16, 16, 2], batch_norm=True)  # the same initial weights
+    assert stacked_gans.final_metrics(history, 8)["modes"].shape == (2,)
+    untrained = stacked_gans.StackedMLP(2, [2, 16, 16, 2], batch_norm=True)  # the same initial weights
     z = torch.randn(2, 500, 2)
     with torch.no_grad():  # distance to the ring (radius 2) per seed, before and after training
         before, after = ((g(z).norm(dim=-1) - 2).abs().mean(1) for g in (untrained, generator))
     assert (after < 0.85 * before).all()
     with pytest.raises(ValueError, match="multiple of pack"):
-        gan_seeds.train_stacked_gans(centers, std=0.02, batch_size=99, pack=2)
+        stacked_gans.train_stacked_gans(centers, std=0.02, batch_size=99, pack=2)
 
 
 def test_dcgan_shapes_and_modes():

@@ -1,4 +1,4 @@
-"""Tests for helpers.gan_rebalance: the cut, the padded pools, label conditioning, the stacked classifiers."""
+"""Tests for helpers.gan_minimax.rebalancing: the cut, the padded pools, label conditioning, the stacked classifiers."""
 
 from __future__ import annotations
 
@@ -6,26 +6,26 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import gan_rebalance
+from helpers.gan_minimax import rebalancing
 
 
 def test_cut_class_keeps_the_others_and_a_few_of_one_class():
     labels = torch.arange(5).repeat(20)  # 20 of each class
-    kept = gan_rebalance.cut_class(labels, 3, 4, generator=torch.Generator().manual_seed(0))
+    kept = rebalancing.cut_class(labels, 3, 4, generator=torch.Generator().manual_seed(0))
     counts = torch.bincount(labels[kept], minlength=5)
     assert counts.tolist() == [20, 20, 20, 4, 20]
     assert len(torch.unique(kept)) == len(kept)  # no example twice
-    other = gan_rebalance.cut_class(labels, 3, 4, generator=torch.Generator().manual_seed(1))
+    other = rebalancing.cut_class(labels, 3, 4, generator=torch.Generator().manual_seed(1))
     assert not torch.equal(kept, other)  # the seed picks which ones stay
 
 
 def test_cut_class_and_labels_refuse_bad_input():
     labels = torch.arange(5).repeat(20)
     with pytest.raises(ValueError, match="keep"):
-        gan_rebalance.cut_class(labels, 3, 21, generator=torch.Generator())
+        rebalancing.cut_class(labels, 3, 21, generator=torch.Generator())
     with pytest.raises(TypeError, match="integer"):
-        gan_rebalance.cut_class(labels.float(), 3, 2, generator=torch.Generator())
-    generator = gan_rebalance.ConditionalDCGANGenerator(4, num_classes=5, width=2)
+        rebalancing.cut_class(labels.float(), 3, 2, generator=torch.Generator())
+    generator = rebalancing.ConditionalDCGANGenerator(4, num_classes=5, width=2)
     with pytest.raises(ValueError, match="0..4"):
         generator.sample(torch.full((3,), 5))
     with pytest.raises(TypeError, match="float labels"):
@@ -37,22 +37,22 @@ def test_cut_class_and_labels_refuse_bad_input():
 
 
 def test_pad_pools_masks_the_padding():
-    padded, mask = gan_rebalance.pad_pools([torch.ones(2, 3), 2 * torch.ones(4, 3)])
+    padded, mask = rebalancing.pad_pools([torch.ones(2, 3), 2 * torch.ones(4, 3)])
     assert padded.shape == (2, 4, 3) and mask.tolist() == [[True, True, False, False], [True] * 4]
     assert padded[0, 2:].abs().sum() == 0 and (padded[1] == 2).all()
-    assert gan_rebalance.pad_pools([torch.ones(2, dtype=torch.float64)])[0].dtype == torch.float64  # dtype kept
+    assert rebalancing.pad_pools([torch.ones(2, dtype=torch.float64)])[0].dtype == torch.float64  # dtype kept
     with pytest.raises(ValueError, match="non-empty"):
-        gan_rebalance.pad_pools([])
+        rebalancing.pad_pools([])
     with pytest.raises(ValueError, match="non-empty"):
-        gan_rebalance.pad_pools([torch.ones(2, 3), torch.ones(0, 3)])
+        rebalancing.pad_pools([torch.ones(2, 3), torch.ones(0, 3)])
     with pytest.raises(ValueError, match="same row shape"):
-        gan_rebalance.pad_pools([torch.ones(2, 3), torch.ones(2, 4)])
+        rebalancing.pad_pools([torch.ones(2, 3), torch.ones(2, 4)])
 
 
 def test_conditional_dcgan_shapes_and_label_conditioning():
     torch.manual_seed(0)
-    generator = gan_rebalance.ConditionalDCGANGenerator(6, num_classes=4, width=4)
-    discriminator = gan_rebalance.ConditionalDCGANDiscriminator(num_classes=4, width=4)
+    generator = rebalancing.ConditionalDCGANGenerator(6, num_classes=4, width=4)
+    discriminator = rebalancing.ConditionalDCGANDiscriminator(num_classes=4, width=4)
     z, labels = torch.randn(8, 6), torch.randint(4, (8,))
     images = generator(z, labels)
     assert images.shape == (8, 1, 28, 28) and images.abs().max() <= 1
@@ -76,10 +76,10 @@ def test_conditional_gan_learns_to_honour_the_label():
     images = -torch.ones(128, 1, 28, 28)
     images[labels == 0, :, :, :14] = 1
     images[labels == 1, :, :, 14:] = 1
-    generator = gan_rebalance.ConditionalDCGANGenerator(4, num_classes=2, width=4)
-    discriminator = gan_rebalance.ConditionalDCGANDiscriminator(num_classes=2, width=4)
+    generator = rebalancing.ConditionalDCGANGenerator(4, num_classes=2, width=4)
+    discriminator = rebalancing.ConditionalDCGANDiscriminator(num_classes=2, width=4)
     optimizers = [torch.optim.Adam(m.parameters(), 2e-3, betas=(0.5, 0.999)) for m in (generator, discriminator)]
-    step = gan_rebalance.conditional_gan_step(generator, discriminator, *optimizers)
+    step = rebalancing.conditional_gan_step(generator, discriminator, *optimizers)
     for _ in range(150):
         index = torch.randint(128, (32,))
         metrics = step((images[index], labels[index]))
@@ -101,13 +101,15 @@ def test_stacked_classifiers_share_initial_weights_and_learn():
     images, labels = _toy_pools(4)  # 2 arms × 2 seeds
     probabilities = torch.ones(labels.shape, dtype=torch.float64)
     weights = torch.ones(4, 4)
-    untrained = gan_rebalance.train_stacked_classifiers(images, labels, probabilities, weights, seeds=2, steps=1,
-                                                        learning_rate=1e-12, num_classes=4)
+    untrained = rebalancing.train_stacked_classifiers(
+        images, labels, probabilities, weights, seeds=2, steps=1, learning_rate=1e-12, num_classes=4
+    )
     first = next(untrained.parameters())
     assert torch.allclose(first[0], first[2]) and torch.allclose(first[1], first[3])  # arm 2 starts like arm 1
     assert not torch.allclose(first[0], first[1])  # seeds differ
-    model = gan_rebalance.train_stacked_classifiers(images, labels, probabilities, weights, seeds=2, steps=200,
-                                                    hidden=16, num_classes=4)
+    model = rebalancing.train_stacked_classifiers(
+        images, labels, probabilities, weights, seeds=2, steps=200, hidden=16, num_classes=4
+    )
     with torch.no_grad():
         assert (model(images).argmax(-1) == labels).all()
 
@@ -117,28 +119,30 @@ def test_class_weights_and_probabilities_are_honoured():
     never_class_3 = (labels != 3).double()  # arm 0 never draws class 3; arm 1 draws everything, weights it 0
     probabilities = torch.stack([never_class_3[0], torch.ones(40, dtype=torch.float64)])
     weights = torch.tensor([[1.0, 1, 1, 1], [1, 1, 1, 0]])
-    model = gan_rebalance.train_stacked_classifiers(images, labels, probabilities, weights, seeds=1, steps=200,
-                                                    hidden=16, num_classes=4)
+    model = rebalancing.train_stacked_classifiers(
+        images, labels, probabilities, weights, seeds=1, steps=200, hidden=16, num_classes=4
+    )
     with torch.no_grad():
         predicted = model(images).argmax(-1)
     assert (predicted[:, labels[0] == 3] != 3).all()  # neither arm learned class 3
     assert (predicted[:, labels[0] != 3] == labels[:, labels[0] != 3]).all()
     with pytest.raises(ValueError, match="arms × seeds"):
-        gan_rebalance.train_stacked_classifiers(images, labels, probabilities, weights[:1], seeds=1, steps=1,
-                                                num_classes=4)
+        rebalancing.train_stacked_classifiers(
+            images, labels, probabilities, weights[:1], seeds=1, steps=1, num_classes=4
+        )
 
 
 def test_train_conditional_gan_is_seeded_silent_and_checks_its_labels(capsys):
     images = torch.rand(40, 1, 28, 28) * 2 - 1
     classes = torch.arange(40) % 10
-    first = gan_rebalance.train_conditional_gan(1, images, classes, steps=2)
-    again = gan_rebalance.train_conditional_gan(1, images, classes, steps=2)
-    other = gan_rebalance.train_conditional_gan(2, images, classes, steps=2)
+    first = rebalancing.train_conditional_gan(1, images, classes, steps=2)
+    again = rebalancing.train_conditional_gan(1, images, classes, steps=2)
+    other = rebalancing.train_conditional_gan(2, images, classes, steps=2)
     for (name, a), (_, b) in zip(first.state_dict().items(), again.state_dict().items()):
         assert torch.equal(a, b), name  # seeded: the same run twice
     assert not torch.equal(next(iter(first.parameters())), next(iter(other.parameters())))
     assert capsys.readouterr().out == ""  # prints nothing: a job for worker processes
     with pytest.raises(TypeError, match="long"):
-        gan_rebalance.train_conditional_gan(0, images, classes.float(), steps=1)
+        rebalancing.train_conditional_gan(0, images, classes.float(), steps=1)
     with pytest.raises(ValueError, match="one label per image"):
-        gan_rebalance.train_conditional_gan(0, images, classes[:-1], steps=1)
+        rebalancing.train_conditional_gan(0, images, classes[:-1], steps=1)

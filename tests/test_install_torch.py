@@ -81,6 +81,6 @@ def test_a_wrong_variant_is_refused(fake, monkeypatch, capsys) -> None:
 
 def test_make_setup_installs_torch_before_the_lock() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile[makefile.index("$(STAMP):"):makefile.index("data: $(STAMP)")]
+    recipe = makefile[makefile.index("$(STAMP):") : makefile.index("data: $(STAMP)")]
     assert recipe.index("scripts/install_torch.py $(TORCH)") < recipe.index("-r requirements.lock"), recipe
     assert "TORCH ?= cpu" in makefile

@@ -42,13 +42,25 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
     options = lab_recipe_options()
     assert "--LabApp.default_url=/lab/tree/notebooks" in options, options
     assert f"--LabApp.app_settings_dir={ROOT / 'jupyterlab-settings'}" in options, options
-    command = [str(JUPYTER), "lab", *options, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}"]
+    command = [
+        str(JUPYTER),
+        "lab",
+        *options,
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={ROOT}",
+    ]
     # A settings folder of its own, as a learner who never changed a setting has.
-    environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-                   "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment,
-                              start_new_session=True)
+    environment = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+    }
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+    )
     try:
         status, deadline = None, time.monotonic() + 60
         while status is None and time.monotonic() < deadline:
@@ -72,8 +84,9 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
             kernels = json.load(reply)["kernelspecs"]
         assert "applied-dl-notebooks" in kernels, f"project kernel not registered (run `make setup`): {sorted(kernels)}"
         env = kernels["applied-dl-notebooks"]["spec"].get("env", {})
-        assert {"MPLCONFIGDIR", "MATPLOTLIBRC", "IPYTHONDIR"} <= set(env), \
+        assert {"MPLCONFIGDIR", "MATPLOTLIBRC", "IPYTHONDIR"} <= set(env), (
             f"the project kernel runs with the user's matplotlib/IPython configuration (run `make kernel`): {env}"
+        )
         # The project's settings: JupyterLab neither asks about nor fetches "official Jupyter news".
         plugin = "@jupyterlab/apputils-extension:notification"
         with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:

@@ -1,4 +1,4 @@
-"""Tests for helpers.linear_baselines: MNB and NBSVM (Wang & Manning 2012) against a hand-computed example."""
+"""Tests for helpers.text_cnn.linear_baselines: MNB and NBSVM (Wang & Manning 2012) against a hand-computed example."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ import math
 import pytest
 import torch
 
-from helpers.linear_baselines import NBSVM, MultinomialNB, NgramFeatures, log_count_ratio, ngrams
+from helpers.text_cnn.linear_baselines import NBSVM, MultinomialNB, NgramFeatures, log_count_ratio, ngrams
 
 # Two positive sentences and one negative. Binarised, "good good" counts "good" once.
 SENTENCES = [["good", "film"], ["good", "good"], ["bad", "film"]]
 LABELS = ["pos", "pos", "neg"]  # sorted classes: neg = 0, pos = 1
 GRAMS = ["bad", "bad film", "film", "good", "good film", "good good"]
 # p = 1 + positive counts = (1, 1, 2, 3, 2, 2), |p| = 11; q = 1 + negative counts = (2, 2, 2, 1, 1, 1), |q| = 9
-R_BY_HAND = {"bad": math.log(9 / 22), "bad film": math.log(9 / 22), "film": math.log(9 / 11),
-             "good": math.log(27 / 11), "good film": math.log(18 / 11), "good good": math.log(18 / 11)}
+R_BY_HAND = {
+    "bad": math.log(9 / 22),
+    "bad film": math.log(9 / 22),
+    "film": math.log(9 / 11),
+    "good": math.log(27 / 11),
+    "good film": math.log(18 / 11),
+    "good good": math.log(18 / 11),
+}
 
 
 def test_ngrams_are_distinct_unigrams_and_bigrams():
@@ -37,8 +43,10 @@ def test_binarised_features_and_log_count_ratio_by_hand():
 def test_mnb_decision_is_the_log_count_ratio_plus_the_class_prior():
     model = MultinomialNB(SENTENCES, LABELS)
     scores = model.scores([["good", "film"], ["bad"]])
-    by_hand = [math.log(2 / 1) + R_BY_HAND["good"] + R_BY_HAND["film"] + R_BY_HAND["good film"],
-               math.log(2 / 1) + R_BY_HAND["bad"]]
+    by_hand = [
+        math.log(2 / 1) + R_BY_HAND["good"] + R_BY_HAND["film"] + R_BY_HAND["good film"],
+        math.log(2 / 1) + R_BY_HAND["bad"],
+    ]
     torch.testing.assert_close(scores[:, 1] - scores[:, 0], torch.tensor(by_hand, dtype=torch.float64))
     assert model.predict([["good", "film"], ["bad"]]) == ["pos", "neg"]
     assert model.accuracy(SENTENCES, LABELS) == 1.0
@@ -79,7 +87,7 @@ def test_clear_errors():
 
 
 def test_bag_of_words_is_one_hot_counts_times_weights_and_ignores_padding():
-    from helpers.linear_baselines import BagOfWords
+    from helpers.text_cnn.linear_baselines import BagOfWords
 
     model = BagOfWords(6, num_classes=3)
     torch.nn.init.normal_(model.weights.weight, generator=torch.Generator().manual_seed(0))

@@ -44,8 +44,11 @@ def hostile_environment(tmp_path: Path) -> dict[str, str]:
     (home / ".config" / "matplotlib").mkdir(parents=True)
     (home / ".config" / "matplotlib" / "matplotlibrc").write_text("lines.linewidth: 7\n")
     (home / "hostile_matplotlibrc").write_text("lines.linewidth: 9\n")
-    environment = {name: value for name, value in os.environ.items()
-                   if name not in project_kernel.private_config() and not name.startswith("XDG_")}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in project_kernel.private_config() and not name.startswith("XDG_")
+    }
     environment.update(HOME=str(home), MATPLOTLIBRC=str(home / "hostile_matplotlibrc"))
     return environment
 
@@ -97,8 +100,14 @@ def test_control_a_plain_kernel_shows_the_hostile_home(hostile_environment) -> N
 
 def test_make_notebooks_ignores_the_hostile_home(tmp_path: Path, hostile_environment) -> None:
     path = probe_notebook(tmp_path / "probe.ipynb")
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), str(path)],
-                            capture_output=True, text=True, cwd=ROOT, env=hostile_environment, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=hostile_environment,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     cell = nbformat.read(path, as_version=4).cells[0]
     assert [output.get("text") for output in cell.outputs] == [CLEAN]
@@ -107,8 +116,21 @@ def test_make_notebooks_ignores_the_hostile_home(tmp_path: Path, hostile_environ
 def test_nbval_under_the_project_conftest_ignores_the_hostile_home(tmp_path: Path, hostile_environment) -> None:
     path = probe_notebook(tmp_path / "probe.ipynb", outputs=CLEAN)
     # `-p conftest`: the project's conftest.py, as for any notebook inside the project (this one is not).
-    command = [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q", "--nbval",
-               "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), str(path)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "conftest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(ROOT / "tests" / "nbval_sanitize.cfg"),
+        str(path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=hostile_environment, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "1 passed" in result.stdout

@@ -22,7 +22,7 @@ def own_data_blocks() -> dict[str, str]:
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     named = {}
     for block in blocks:
-        module = re.search(r"from helpers\.(\w+) import", block).group(1)
+        module = re.search(r"from helpers\.\w+\.(\w+) import", block).group(1)
         named[module] = block
     return named
 
@@ -36,14 +36,20 @@ def run(block: str, replacements: dict[str, str], folder: Path, monkeypatch: pyt
 
 
 def test_the_readme_has_an_example_for_each_trained_model() -> None:
-    assert set(own_data_blocks()) == {"text_classification", "embeddings", "translate"}
+    assert set(own_data_blocks()) == {"text_classification", "word2vec", "translate"}
 
 
 def test_text_cnn_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    words = {"pos": ["gripping", "superb", "moving"], "neg": ["dull", "tedious", "clumsy"],
-             "q": ["what", "where", "who"]}
-    lines = [f"{label} the film is {words[label][i % 3]} and {words[label][(i + 1) % 3]} {i}".encode()
-             for i in range(20) for label in words]
+    words = {
+        "pos": ["gripping", "superb", "moving"],
+        "neg": ["dull", "tedious", "clumsy"],
+        "q": ["what", "where", "who"],
+    }
+    lines = [
+        f"{label} the film is {words[label][i % 3]} and {words[label][(i + 1) % 3]} {i}".encode()
+        for i in range(20)
+        for label in words
+    ]
     lines.insert(7, b"")  # an empty line: skipped, and the line numbers of the others stay the file's
     lines[3] = b"neg a clich\xe9 of a film, dull and tedious"  # a Latin-1 byte
     (tmp_path / "my_sentences.txt").write_bytes(b"\n".join(lines) + b"\n")
@@ -53,20 +59,21 @@ def test_text_cnn_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 
 def test_word2vec_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    from helpers.datasets import read_word_pairs
+    from helpers.data.readers import read_word_pairs
 
     pairs = read_word_pairs("wordsim353")[:60]
     text = [f"the {a} and the {b} of war in the caf\xe9" for a, b, _ in pairs for _ in range(6)]
     text.insert(10, "")
     (tmp_path / "my_text.txt").write_bytes("\n".join(text).encode("latin-1"))
-    run(own_data_blocks()["embeddings"], {"epochs=3": "epochs=1"}, tmp_path, monkeypatch)
+    run(own_data_blocks()["word2vec"], {"epochs=3": "epochs=1"}, tmp_path, monkeypatch)
     printed = capsys.readouterr().out
     assert "spearman" in printed and "covered" in printed
 
 
-def test_date_transformer_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture) -> None:
-    from helpers.dates import date_examples, split_dates
+def test_date_transformer_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from helpers.transformer.dates import date_examples, split_dates
 
     days = split_dates(validation=0, test=0)["train"][:300]
     lines = [f"{text}\t{iso}" for text, iso, _ in date_examples(days, ["de_DE short", "fr_FR long"])]

@@ -59,9 +59,14 @@ def test_an_unwritable_notebook_leaves_no_temporary_file(tmp_path: Path) -> None
 
 def _start(path: Path) -> subprocess.Popen:
     # A terminal's Ctrl-C: SIGINT with its default meaning (a background shell would have it ignored).
-    return subprocess.Popen([sys.executable, str(SCRIPT), str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _kernel_children(pid: int) -> list[int]:
@@ -114,8 +119,14 @@ def test_ctrl_c_while_the_kernel_starts(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="finds the kernel process through /proc")
 def test_ctrl_c_while_a_cell_runs(tmp_path: Path) -> None:
     path, marker = tmp_path / "nb.ipynb", tmp_path / "cell-started.marker"
-    before = write_notebook(path, ["print('first cell')", f"open({str(marker)!r}, 'w').close()\n"
-                                   "import time\ntime.sleep(120)", "print('not reached')"])
+    before = write_notebook(
+        path,
+        [
+            "print('first cell')",
+            f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(120)",
+            "print('not reached')",
+        ],
+    )
     process = _start(path)
     try:
         _wait_for(lambda: marker.exists() or process.poll() is not None, 120, "the second cell to start")
@@ -129,8 +140,9 @@ def test_ctrl_c_while_a_cell_runs(tmp_path: Path) -> None:
 def test_a_failing_cell_leaves_the_notebook_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
     before = write_notebook(path, ["print('fine')", "raise ValueError('a deliberate mistake')"])
-    result = subprocess.run([sys.executable, str(SCRIPT), str(path)], capture_output=True, text=True, cwd=ROOT,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(path)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert result.returncode == 1
     assert "at code cell 2; the committed file is unchanged" in result.stderr
     assert "ValueError: a deliberate mistake" in re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)  # less colours

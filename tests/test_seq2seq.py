@@ -1,4 +1,4 @@
-"""helpers.seq2seq (loss, schedule, decoding), helpers.recurrent (the GRU baseline) and helpers.translate."""
+"""helpers.transformer: seq2seq (loss, schedule, decoding), recurrent (the GRU baseline) and translate."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.recurrent import GRUTranslator
-from helpers.seq2seq import (
+from helpers.transformer.model import Transformer
+from helpers.transformer.recurrent import GRUTranslator
+from helpers.transformer.seq2seq import (
     average_weights,
     beam_search,
     greedy_decode,
@@ -19,8 +20,7 @@ from helpers.seq2seq import (
     transformer_learning_rate,
     warmup_scheduler,
 )
-from helpers.transformer import Transformer
-from helpers.translate import read_pairs, train_translator
+from helpers.transformer.translate import read_pairs, train_translator
 
 BOS, EOS = 2, 3
 
@@ -37,8 +37,9 @@ def test_label_smoothing_equals_pytorch_cross_entropy() -> None:
     logits, targets = torch.randn(4, 6, 10), torch.randint(0, 10, (4, 6))
     targets[0, 3:] = 0  # some padding
     for smoothing in (0.0, 0.1, 0.3):
-        expected = F.cross_entropy(logits.reshape(-1, 10), targets.reshape(-1), ignore_index=0,
-                                   label_smoothing=smoothing)
+        expected = F.cross_entropy(
+            logits.reshape(-1, 10), targets.reshape(-1), ignore_index=0, label_smoothing=smoothing
+        )
         torch.testing.assert_close(label_smoothed_cross_entropy(logits, targets, smoothing, 0), expected)
     plain = F.cross_entropy(logits.reshape(-1, 10), targets.reshape(-1))
     torch.testing.assert_close(label_smoothed_cross_entropy(logits, targets, 0.0, None), plain)
@@ -95,14 +96,20 @@ def test_warmup_scheduler_is_the_papers_formula_with_the_optimizers_lr_as_peak(r
         seen.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
-    expected = [transformer_learning_rate(max(step, 1 if ramp else 10), 64, 10) if step <= 10 or ramp
-                else transformer_learning_rate(step, 64, 10) for step in range(1, 31)]
+    expected = [
+        transformer_learning_rate(max(step, 1 if ramp else 10), 64, 10)
+        if step <= 10 or ramp
+        else transformer_learning_rate(step, 64, 10)
+        for step in range(1, 31)
+    ]
     assert seen == pytest.approx(expected)
 
 
 def test_average_weights_is_the_mean() -> None:
-    states = [{"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3)},
-              {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(4)}]
+    states = [
+        {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3)},
+        {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(4)},
+    ]
     averaged = average_weights(states)
     assert averaged["w"].tolist() == [2.0, 4.0] and int(averaged["n"]) == 4
 
@@ -111,8 +118,7 @@ def test_average_weights_is_the_mean() -> None:
 
 
 def _tiny(vocabulary: int = 5) -> Transformer:
-    return Transformer(6, vocabulary, num_layers=1, d_model=8, num_heads=2, d_ff=16, dropout=0.0,
-                       max_length=8).eval()
+    return Transformer(6, vocabulary, num_layers=1, d_model=8, num_heads=2, d_ff=16, dropout=0.0, max_length=8).eval()
 
 
 def _exhaustive_best(model: nn.Module, source: torch.Tensor, max_length: int, alpha: float) -> list[int]:
@@ -203,8 +209,17 @@ def test_read_pairs_names_the_bad_line(tmp_path) -> None:
 def test_train_translator_learns_to_reverse_and_is_deterministic() -> None:
     words = ["".join(w) for w in itertools.product("abc", repeat=3)]
     pairs = [(w, w[::-1]) for w in words] * 8
-    options = {"epochs": 4, "batch_size": 16, "num_layers": 1, "d_model": 16, "num_heads": 2, "d_ff": 32,
-               "learning_rate": 1e-2, "warmup": 20, "show_progress": False}
+    options = {
+        "epochs": 4,
+        "batch_size": 16,
+        "num_layers": 1,
+        "d_model": 16,
+        "num_heads": 2,
+        "d_ff": 32,
+        "learning_rate": 1e-2,
+        "warmup": 20,
+        "show_progress": False,
+    }
     first = train_translator(pairs, validation=pairs[:27], **options)
     assert first.history.epochs["val_exact"][-1] > 0.5
     again = train_translator(pairs, validation=pairs[:27], **options)
@@ -214,8 +229,8 @@ def test_train_translator_learns_to_reverse_and_is_deterministic() -> None:
         train_translator([("abc", "")], **options)
 
 
-README_EXAMPLE = '''
-from helpers.translate import read_pairs, train_translator
+README_EXAMPLE = """
+from helpers.transformer.translate import read_pairs, train_translator
 
 pairs = read_pairs("my_pairs.tsv")  # "source<TAB>target" per line; a bad line is named by its number
 held_out = pairs[: len(pairs) // 10]  # keep a tenth aside to measure
@@ -223,12 +238,12 @@ translator = train_translator(pairs[len(held_out):], validation=held_out, epochs
 accuracy, outputs = translator.exact_match(held_out)
 print(f"exact match on held-out pairs: {accuracy:.1%}")
 print(translator.translate(["24.11.26"], beam_width=4))
-'''
+"""
 
 
 def test_readme_example_runs_on_a_learners_file(tmp_path, monkeypatch, capsys) -> None:
     """The README's "Your own data" example for the date Transformer, on a small Latin-1 file with a blank line."""
-    from helpers.dates import date_examples, split_dates
+    from helpers.transformer.dates import date_examples, split_dates
 
     days = split_dates(validation=0, test=0)["train"][:300]
     lines = [f"{text}\t{iso}" for text, iso, _ in date_examples(days, ["de_DE short", "fr_FR long"])]

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 import helpers
-from helpers import data, datasets, text
 from helpers.core import (
     check_choice,
     check_positive_int,
@@ -22,8 +21,9 @@ from helpers.core import (
     pick_device,
     seed_everything,
 )
-from helpers.progress import ProgressBar
+from helpers.data import files, readers, text
 from helpers.training import History, evaluate_classifier, supervised_step, train
+from helpers.training.progress import ProgressBar
 
 matplotlib.use("Agg")
 
@@ -175,8 +175,17 @@ def test_train_early_stopping_restores_the_best_weights() -> None:
         snapshots.append(model.weight.detach().clone())
         return {"val_score": next(scores)}
 
-    history = train(supervised_step(model, optimizer, _regression_loss), batches, epochs=5, evaluate=evaluate,
-                    model=model, monitor="val_score", mode="max", patience=2, show_progress=False)
+    history = train(
+        supervised_step(model, optimizer, _regression_loss),
+        batches,
+        epochs=5,
+        evaluate=evaluate,
+        model=model,
+        monitor="val_score",
+        mode="max",
+        patience=2,
+        show_progress=False,
+    )
     assert history.best_epoch == 2
     assert len(history.epochs["val_score"]) == 4  # stopped after two epochs without improvement
     assert torch.equal(model.weight.detach(), snapshots[1])
@@ -233,8 +242,15 @@ def test_train_stops_on_a_nan_loss_naming_the_batch() -> None:
 def test_early_stopping_refuses_a_nan_metric() -> None:
     values = iter([0.5, float("nan")])
     with pytest.raises(FloatingPointError, match="monitored metric 'val_accuracy' is nan at epoch 2"):
-        train(lambda b: 0.0, [1], epochs=3, model=nn.Linear(1, 1), monitor="val_accuracy",
-              evaluate=lambda: {"val_accuracy": next(values)}, show_progress=False)
+        train(
+            lambda b: 0.0,
+            [1],
+            epochs=3,
+            model=nn.Linear(1, 1),
+            monitor="val_accuracy",
+            evaluate=lambda: {"val_accuracy": next(values)},
+            show_progress=False,
+        )
 
 
 def test_optimizer_step_clips_then_updates() -> None:
@@ -279,8 +295,9 @@ def test_padded_loader_pads_per_batch_and_repeats_with_a_seeded_generator() -> N
     assert ids.tolist() == [[5, 0, 0], [6, 7, 8]] and labels.tolist() == [0, 1] and last_ids.tolist() == [[9, 10]]
 
     def order(seed: int) -> list[list[int]]:
-        loader = text.padded_loader(sequences, [0, 1, 2], batch_size=1, shuffle=True,
-                                    generator=torch.Generator().manual_seed(seed))
+        loader = text.padded_loader(
+            sequences, [0, 1, 2], batch_size=1, shuffle=True, generator=torch.Generator().manual_seed(seed)
+        )
         return [labels.tolist() for _ in range(2) for _, labels in loader]
 
     assert order(0) == order(0)
@@ -292,27 +309,40 @@ def test_padded_loader_pads_per_batch_and_repeats_with_a_seeded_generator() -> N
 
 def test_data_dir_rule(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
-    assert data.data_dir() == tmp_path
+    assert files.data_dir() == tmp_path
     with pytest.raises(FileNotFoundError, match=f"HELPERS_DATA_DIR={tmp_path} python -m helpers.data"):
-        data.data_path("wordsim353")
+        files.data_path("wordsim353")
     monkeypatch.delenv("HELPERS_DATA_DIR")
-    assert data.data_dir() == data.PROJECT_ROOT / "assets" / "data"  # the tests run from a checkout
-    monkeypatch.setattr(data, "running_from_checkout", lambda: False)
+    assert files.data_dir() == files.PROJECT_ROOT / "assets" / "data"  # the tests run from a checkout
+    monkeypatch.setattr(files, "running_from_checkout", lambda: False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     if sys.platform.startswith("linux"):
-        assert data.data_dir() == tmp_path / "share" / "applied-dl-notebooks"
-    assert data.fetch_command() == "python -m helpers.data"
+        assert files.data_dir() == tmp_path / "share" / "applied-dl-notebooks"
+    assert files.fetch_command() == "python -m helpers.data"
 
 
 def test_download_failure_names_the_network() -> None:
     network = "WARNING: Retrying ... NewConnectionError(...): Failed to establish a new connection\nERROR: No matching"
-    assert "network problem" in data._download_failure("gensim", "4.4.0", network)
-    assert "has no wheel gensim==4.4.0" in data._download_failure("gensim", "4.4.0", "ERROR: No matching distribution")
+    assert "network problem" in files._download_failure("gensim", "4.4.0", network)
+    assert "has no wheel gensim==4.4.0" in files._download_failure("gensim", "4.4.0", "ERROR: No matching distribution")
 
 
 def test_clean_str_follows_kim() -> None:
     assert text.tokenize("It's not the film's fault, isn't it?!") == [
-        "it", "'s", "not", "the", "film", "'s", "fault", ",", "is", "n't", "it", "?", "!"]
+        "it",
+        "'s",
+        "not",
+        "the",
+        "film",
+        "'s",
+        "fault",
+        ",",
+        "is",
+        "n't",
+        "it",
+        "?",
+        "!",
+    ]
     assert text.clean_str("  Über-cool (really)  ") == "uber cool ( really )"
 
 
@@ -341,21 +371,21 @@ def test_missing_or_altered_data_gives_a_clear_error(tmp_path, monkeypatch: pyte
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
     (tmp_path / "wordsim353.tsv").write_text("love\tsex\t6.77\n")
     with pytest.raises(ValueError, match="does not have the expected SHA-256"):
-        data.data_path("wordsim353")
+        files.data_path("wordsim353")
     with pytest.raises(KeyError, match="unknown data set 'mnist'"):
-        data.data_path("mnist")
+        files.data_path("mnist")
 
 
 def test_fetched_data_loads() -> None:
-    rows = datasets.read_rotten_tomatoes()
+    rows = readers.read_rotten_tomatoes()
     categories = [row["category"] for row in rows]
     assert (categories.count("fresh"), categories.count("rotten"), categories.count("plot")) == (7403, 5405, 1097)
-    images, labels = datasets.read_mnist_5k()
+    images, labels = readers.read_mnist_5k()
     assert images.shape == (5000, 28, 28) and images.dtype == torch.uint8
     assert torch.bincount(labels).tolist() == [500] * 10
-    pairs = datasets.read_word_pairs("wordsim353")
+    pairs = readers.read_word_pairs("wordsim353")
     assert len(pairs) == 353 and pairs[0] == ("love", "sex", 6.77)
-    assert len(datasets.read_word_pairs("simlex999")) == 999
+    assert len(readers.read_word_pairs("simlex999")) == 999
 
 
 # --- plotting ---------------------------------------------------------------------------------------
@@ -382,16 +412,16 @@ def test_style_and_plot_helpers() -> None:
 def test_read_text_lines_splits_on_newlines_only_and_detects_the_encoding(tmp_path) -> None:
     path = tmp_path / "mine.txt"
     path.write_bytes("1 café\r\n\n0 bad\u0085movie\n".encode())
-    assert datasets.read_text_lines(path) == ["1 café", "", "0 bad\u0085movie"]  # U+0085 is no line break
+    assert readers.read_text_lines(path) == ["1 café", "", "0 bad\u0085movie"]  # U+0085 is no line break
     path.write_bytes(b"1 caf\xe9 good\n0 bad\n")
-    assert datasets.read_text_lines(path) == ["1 café good", "0 bad"]  # Latin-1 detected
+    assert readers.read_text_lines(path) == ["1 café good", "0 bad"]  # Latin-1 detected
     path.write_bytes(b"1 caf\xe9\n0 na\xc3\xafve\n")
     with pytest.raises(ValueError, match=r"mixes encodings: lines \[2\] are UTF-8 but lines \[1\] are not"):
-        datasets.read_text_lines(path)
+        readers.read_text_lines(path)
     with pytest.raises(ValueError, match=r"line 1, is not valid utf-8"):
-        datasets.read_text_lines(path, encoding="utf-8")
+        readers.read_text_lines(path, encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="no file at"):
-        datasets.read_text_lines(tmp_path / "missing.txt")
+        readers.read_text_lines(tmp_path / "missing.txt")
 
 
 def test_seconds_per_call_times_the_function() -> None:
@@ -413,7 +443,7 @@ def test_padded_loader_takes_its_batches_from_a_batch_sampler() -> None:
 def test_map_in_processes_keeps_the_job_order_and_gives_each_worker_one_thread() -> None:
     import operator
 
-    from helpers.workers import map_in_processes
+    from helpers.training.workers import map_in_processes
 
     jobs = [(a, b) for a, b in zip(range(7), range(10, 17))]
     assert map_in_processes(operator.add, jobs, workers=2) == [a + b for a, b in jobs]  # order of the jobs

@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import build_site  # noqa: E402  (a script, not a package)
 
 ARTIFACTS = ROOT / "test-artifacts" / "site"
-SOURCES = sorted(p.relative_to(ROOT).as_posix() for folder, _ in build_site.SECTIONS
-                 for p in (ROOT / folder).glob("*.ipynb"))
+SOURCES = sorted(
+    p.relative_to(ROOT).as_posix() for folder, _ in build_site.SECTIONS for p in (ROOT / folder).glob("*.ipynb")
+)
 _ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
 
 
@@ -62,8 +63,9 @@ def test_links_point_into_the_site_and_nothing_is_loaded_from_the_network(site) 
             url = html.unescape(url)
             if url.startswith(("data:", "#")):
                 continue
-            assert not url.startswith(("http:", "https:", "//")) or attribute == "href", \
+            assert not url.startswith(("http:", "https:", "//")) or attribute == "href", (
                 f"{path} loads {url} from the network: the site must read offline"
+            )
             if re.match(r"^[a-z]+:", url):
                 continue  # a link to a web page, followed only by the reader
             target = (output / path).parent / url.split("#")[0].split("?")[0]
@@ -72,18 +74,21 @@ def test_links_point_into_the_site_and_nothing_is_loaded_from_the_network(site) 
 
 
 def test_a_link_to_a_missing_file_stops_the_build(tmp_path: Path) -> None:
-    page = build_site.Page(ROOT / "notebooks" / "00_setup_check.ipynb", "notebooks/00_setup_check.html", "t", "s",
-                           "Notebooks")
+    page = build_site.Page(
+        ROOT / "notebooks" / "00_setup_check.ipynb", "notebooks/00_setup_check.html", "t", "s", "Notebooks"
+    )
     body = '<img src="../assets/figures/no_such_figure.png"><a href="no_such_notebook.ipynb">x</a>'
     with pytest.raises(build_site.SiteError, match=r"no_such_figure\.png .*no_such_notebook\.ipynb \(no such notebook"):
         build_site.resolve_links(body, page, [page], tmp_path)
 
 
 def test_notebook_links_are_rewritten_with_their_anchor(tmp_path: Path) -> None:
-    one = build_site.Page(ROOT / "notebooks" / "00_setup_check.ipynb", "notebooks/00_setup_check.html", "a", "",
-                          "Notebooks")
-    two = build_site.Page(ROOT / "notebooks" / "05_transformer.ipynb", "notebooks/05_transformer.html", "b", "",
-                          "Notebooks")
+    one = build_site.Page(
+        ROOT / "notebooks" / "00_setup_check.ipynb", "notebooks/00_setup_check.html", "a", "", "Notebooks"
+    )
+    two = build_site.Page(
+        ROOT / "notebooks" / "05_transformer.ipynb", "notebooks/05_transformer.html", "b", "", "Notebooks"
+    )
     body = build_site.resolve_links('<a href="05_transformer.ipynb#training">x</a>', one, [one, two], tmp_path)
     assert body == '<a href="05_transformer.html#training">x</a>'
 
@@ -123,10 +128,22 @@ def check_page(context: Any, output: Path, path: str) -> list[str]:
     """Everything wrong with one page of the site, opened from the disk with the network refused."""
     page = context.new_page()
     network, failed, errors = [], [], []
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-               else (network.append(route.request.url), route.abort()))
-    page.on("requestfailed", lambda request: None if request.url == "about:blank"  # MathJax's font probe
-            else failed.append(f"{request.url} ({request.failure})"))
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("file:")
+            else (network.append(route.request.url), route.abort())
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda request: (
+            None
+            if request.url == "about:blank"  # MathJax's font probe
+            else failed.append(f"{request.url} ({request.failure})")
+        ),
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         page.goto((output / path).as_uri(), wait_until="load", timeout=120_000)
@@ -160,8 +177,9 @@ def test_every_page_reads_offline_in_chromium(site, chromium) -> None:
     ARTIFACTS.mkdir(parents=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
-        problems = [problem for path in ["index.html", *page_paths(site)]
-                    for problem in check_page(context, output, path)]
+        problems = [
+            problem for path in ["index.html", *page_paths(site)] for problem in check_page(context, output, path)
+        ]
     finally:
         context.close()
     assert not problems, "\n".join(problems)

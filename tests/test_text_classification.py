@@ -1,4 +1,7 @@
-"""Tests for helpers.cross_validation and helpers.text_classification: folds, the learner's file, training."""
+"""Tests for helpers.training.cross_validation and helpers.text_cnn.text_classification.
+
+Folds, the learner's file, training.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,24 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.cross_validation import (
-    CrossValidation,
-    cross_validate,
-    cross_validate_arms,
-    stratified_folds,
-    stratified_split,
-)
-from helpers.text_classification import (
+from helpers.text_cnn.text_classification import (
     LengthBucketSampler,
     compare_text_cnns,
     cross_validate_text_cnn,
     read_labelled_file,
     train_text_cnn,
 )
+from helpers.training.cross_validation import (
+    CrossValidation,
+    cross_validate,
+    cross_validate_arms,
+    stratified_folds,
+    stratified_split,
+)
 
 # The README's "Your own data" example for the Text CNN, verbatim.
 README_EXAMPLE = """
-from helpers.text_classification import cross_validate_text_cnn, read_labelled_file, train_text_cnn
+from helpers.text_cnn.text_classification import cross_validate_text_cnn, read_labelled_file, train_text_cnn
 
 data = read_labelled_file("my_sentences.txt", label_column=0)  # "label sentence" per line; encoding detected
 print(cross_validate_text_cnn(data.texts, data.labels, num_folds=10))  # Kim's protocol: mean ± SE
@@ -31,9 +34,11 @@ classifier = train_text_cnn(data.texts, data.labels)  # number of classes from t
 print(classifier.predict(["a gripping, beautifully acted film"]))
 """
 
-WORDS = {"pos": ["gripping", "superb", "moving", "brilliant", "touching"],
-         "neg": ["dull", "tedious", "clumsy", "boring", "awful"],
-         "q": ["what", "where", "who", "when", "why"]}
+WORDS = {
+    "pos": ["gripping", "superb", "moving", "brilliant", "touching"],
+    "neg": ["dull", "tedious", "clumsy", "boring", "awful"],
+    "q": ["what", "where", "who", "when", "why"],
+}
 
 
 def three_class_lines(per_class: int = 12) -> list[bytes]:
@@ -77,8 +82,9 @@ def test_cross_validation_summary_and_pairing():
     with pytest.raises(ValueError, match="more than num_folds"):
         cross_validate(lambda train, test: 0.0, [0, 1] * 10, num_folds=4, folds_to_run=5)
     counts = {"a": 2, "b": None}
-    arms = cross_validate_arms({"a": lambda train, test: 1.0, "b": lambda train, test: 0.0}, [0, 1] * 10,
-                               num_folds=4, folds_to_run=counts)
+    arms = cross_validate_arms(
+        {"a": lambda train, test: 1.0, "b": lambda train, test: 0.0}, [0, 1] * 10, num_folds=4, folds_to_run=counts
+    )
     assert [len(arms[name].accuracies) for name in "ab"] == [2, 4]
     assert counts == {"a": 2, "b": None}  # the caller's dict is read, not rewritten
 
@@ -91,13 +97,13 @@ def test_workers_give_the_same_results_as_one_process():
     threads = torch.get_num_threads()
     torch.set_num_threads(2)  # a notebook's count: workers=1 must still run each fold on one thread
     try:
-        alone = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run={"rand": 3, "widths {1}": 2},
-                                  workers=1)
+        alone = compare_text_cnns(
+            texts, labels, arms, num_folds=4, folds_to_run={"rand": 3, "widths {1}": 2}, workers=1
+        )
         assert torch.get_num_threads() == 2  # the caller's count, restored
     finally:
         torch.set_num_threads(threads)
-    shared = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run={"rand": 3, "widths {1}": 2},
-                               workers=2)
+    shared = compare_text_cnns(texts, labels, arms, num_folds=4, folds_to_run={"rand": 3, "widths {1}": 2}, workers=2)
     assert [len(shared[name].accuracies) for name in arms] == [3, 2]
     for name in arms:
         assert shared[name].accuracies == alone[name].accuracies
@@ -131,15 +137,18 @@ def test_read_labelled_file_names_bad_rows_by_their_line(tmp_path):
     tabbed = tmp_path / "tabbed.txt"
     tabbed.write_text("a fine film\tpos\nnot good\tneg\n")
     assert read_labelled_file(tabbed, label_column=-1, separator="\t").labels == ["pos", "neg"]
-    cases = {b"pos fine\nneg ...\n": "line 2, has the label 'neg' but no words",
-             b"pos fine\nneg bad\nmaybe so so\n": "line 3, has the label 'maybe', which is not one of classes",
-             b"pos fine\nneg\n": "line 2, has 1 field"}
+    cases = {
+        b"pos fine\nneg ...\n": "line 2, has the label 'neg' but no words",
+        b"pos fine\nneg bad\nmaybe so so\n": "line 3, has the label 'maybe', which is not one of classes",
+        b"pos fine\nneg\n": "line 2, has 1 field",
+    }
     for index, (content, message) in enumerate(cases.items()):
         bad = tmp_path / f"bad{index}.txt"
         bad.write_bytes(content)
         with pytest.raises(ValueError, match=message):
-            read_labelled_file(bad, label_column=1 if "field" in message else 0,
-                               classes=["pos", "neg"] if "maybe" in message else None)
+            read_labelled_file(
+                bad, label_column=1 if "field" in message else 0, classes=["pos", "neg"] if "maybe" in message else None
+            )
 
 
 def test_readme_example_runs_on_a_learners_file(tmp_path, monkeypatch, capsys):
@@ -159,8 +168,10 @@ def test_train_text_cnn_learns_takes_classes_from_labels_and_stops_early():
     classifier = train_text_cnn(texts, labels, show_progress=False, max_epochs=30, patience=3)
     assert classifier.model.num_classes == 3 and classifier.classes == ["neg", "pos", "q"]
     assert classifier.best_epoch < len(classifier.history.epochs["val_accuracy"]) <= 30  # stopped itself
-    assert classifier.accuracy(["the film is superb moving gripping", "the film is dull awful boring"],
-                               ["pos", "neg"]) == 1.0
+    assert (
+        classifier.accuracy(["the film is superb moving gripping", "the film is dull awful boring"], ["pos", "neg"])
+        == 1.0
+    )
     assert classifier.model.training is False
 
 
@@ -183,8 +194,7 @@ def test_train_text_cnn_clear_errors():
 def test_pretrained_vectors_cover_words_never_seen_in_training():
     texts, labels = ["a good film", "a bad film"] * 10, ["pos", "neg"] * 10
     vectors = {word: torch.randn(6) for word in ["good", "bad", "film", "superb"]}
-    classifier = train_text_cnn(texts, labels, mode="static", word_vectors=vectors, show_progress=False,
-                                max_epochs=2)
+    classifier = train_text_cnn(texts, labels, mode="static", word_vectors=vectors, show_progress=False, max_epochs=2)
     assert "superb" in classifier.vocabulary and classifier.model.embedding_dim == 6
     row = classifier.vocabulary.index("superb")
     torch.testing.assert_close(classifier.model.static_embedding.weight[row], vectors["superb"])

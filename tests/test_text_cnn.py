@@ -1,4 +1,4 @@
-"""Tests for helpers.text_cnn: Kim (2014)'s CNN, its variants, max-over-time pooling, max-norm, the baseline."""
+"""Tests for helpers.text_cnn.model: Kim (2014)'s CNN, its variants, max-over-time pooling, max-norm, the baseline."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.text import Vocabulary, pad_batch, padded_loader
-from helpers.text_cnn import (
+from helpers.data.text import Vocabulary, pad_batch, padded_loader
+from helpers.text_cnn.model import (
     TextCNN,
     apply_max_norm_,
     confusion_matrix,
@@ -220,7 +220,10 @@ def test_confusion_matrix_refuses_out_of_range_and_float_ids():
     with pytest.raises(ValueError, match="same length"):
         confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1]), 2)
     assert confusion_matrix(torch.tensor([2, 0, 1]), torch.tensor([2, 2, 1]), 3).tolist() == [
-        [0, 0, 0], [0, 1, 0], [1, 0, 1]]
+        [0, 0, 0],
+        [0, 1, 0],
+        [1, 0, 1],
+    ]
 
 
 def test_num_classes_sets_the_output_and_names_follow_the_course():
@@ -256,7 +259,7 @@ def test_gradients_match_a_float64_reference():
     x = model.embedding(F.pad(ids, (pad, pad))).transpose(1, 2)
     pooled = []
     for h, convolution in zip(model.window_sizes, model.convolutions):
-        c = F.relu(convolution(x))[:, :, max(0, pad - h + 1):pad + ids.shape[1]]  # windows that hold a word
+        c = F.relu(convolution(x))[:, :, max(0, pad - h + 1) : pad + ids.shape[1]]  # windows that hold a word
         pooled.append(F.max_pool1d(c, c.shape[2]).squeeze(2))
     expected = model.classifier(torch.cat(pooled, 1))
     ours = model(ids)

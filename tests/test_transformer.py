@@ -1,4 +1,4 @@
-"""helpers.transformer against PyTorch's own layers and against the paper's formulas."""
+"""helpers.transformer.model against PyTorch's own layers and against the paper's formulas."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.attention import causal_mask, padding_mask, to_pytorch_attn_mask, to_pytorch_key_padding_mask
-from helpers.seq2seq import greedy_decode
-from helpers.transformer import (
+from helpers.self_attention.masks import (
+    causal_mask,
+    padding_mask,
+    to_pytorch_attn_mask,
+    to_pytorch_key_padding_mask,
+)
+from helpers.transformer.model import (
     Decoder,
     DecoderLayer,
     Encoder,
@@ -20,6 +24,7 @@ from helpers.transformer import (
     Transformer,
     sinusoidal_positional_encoding,
 )
+from helpers.transformer.seq2seq import greedy_decode
 
 D_MODEL, HEADS, D_FF = 16, 4, 32
 
@@ -93,8 +98,12 @@ def test_decoder_layer_equals_pytorch() -> None:
     ours = DecoderLayer.from_pytorch(theirs).eval()
     x, memory = torch.randn(3, 5, D_MODEL), torch.randn(3, 7, D_MODEL)
     future, memory_mask = causal_mask(5), padding_mask(torch.tensor([7, 4, 2]))
-    expected = theirs(x, memory, tgt_mask=to_pytorch_attn_mask(future),
-                      memory_key_padding_mask=to_pytorch_key_padding_mask(memory_mask))
+    expected = theirs(
+        x,
+        memory,
+        tgt_mask=to_pytorch_attn_mask(future),
+        memory_key_padding_mask=to_pytorch_key_padding_mask(memory_mask),
+    )
     actual, self_weights, cross_weights = ours(x, memory, future, memory_mask, need_weights=True)
     torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
     assert self_weights.shape == (3, HEADS, 5, 5) and cross_weights.shape == (3, HEADS, 5, 7)
@@ -132,8 +141,9 @@ def test_from_pytorch_rejects_other_layer_kinds() -> None:
 
 
 def _model(dropout: float = 0.0) -> Transformer:
-    return Transformer(12, 9, num_layers=2, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=dropout,
-                       max_length=16).eval()
+    return Transformer(
+        12, 9, num_layers=2, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=dropout, max_length=16
+    ).eval()
 
 
 def test_decoder_cannot_see_the_future() -> None:
@@ -223,12 +233,23 @@ def test_layers_match_pytorch_in_float64_values_and_gradients(norm_first: bool) 
             out = our_decoder(ys, memory, causal_mask(5), mask)[0]
         else:
             memory = their_encoder(xs, src_key_padding_mask=to_pytorch_key_padding_mask(mask))
-            out = their_decoder(ys, memory, tgt_mask=to_pytorch_attn_mask(causal_mask(5)),
-                                memory_key_padding_mask=to_pytorch_key_padding_mask(mask))
+            out = their_decoder(
+                ys,
+                memory,
+                tgt_mask=to_pytorch_attn_mask(causal_mask(5)),
+                memory_key_padding_mask=to_pytorch_key_padding_mask(mask),
+            )
         (out * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out)).sum().backward()
         encoder_grads = _grads(our_encoder if ours else their_encoder, xs)
-        outputs.append((out.detach(), {**{f"encoder {k}": v for k, v in encoder_grads.items()},
-                                       **_grads(our_decoder if ours else their_decoder, ys)}))
+        outputs.append(
+            (
+                out.detach(),
+                {
+                    **{f"encoder {k}": v for k, v in encoder_grads.items()},
+                    **_grads(our_decoder if ours else their_decoder, ys),
+                },
+            )
+        )
     (ours_out, ours_grads), (theirs_out, theirs_grads) = outputs
     torch.testing.assert_close(ours_out, theirs_out, atol=1e-12, rtol=1e-10)
     assert sorted(ours_grads) == sorted(theirs_grads) and len(ours_grads) == 12 + 18 + 2  # parameters and inputs
@@ -286,8 +307,9 @@ def test_greedy_decode_restores_the_models_mode() -> None:
 
 def test_no_positional_encoding_makes_the_encoder_order_blind() -> None:
     torch.manual_seed(0)
-    blind = Transformer(12, 9, num_layers=2, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=0.0,
-                        positional_encoding=False).eval()
+    blind = Transformer(
+        12, 9, num_layers=2, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=0.0, positional_encoding=False
+    ).eval()
     source = torch.tensor([[4, 5, 6, 7]])
     memory = blind.encode(source)[0]
     shuffled = blind.encode(source[:, [2, 0, 3, 1]])[0]

@@ -1,4 +1,7 @@
-"""Tests of helpers.word_benchmarks and helpers.count_vectors: by hand, against torch.linalg, by simulation."""
+"""Tests of helpers.word_embeddings.word_benchmarks and .count_vectors.
+
+By hand, against torch.linalg, by simulation.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.count_vectors import cooccurrence_counts, pmi_matrix, svd_embedding
-from helpers.embeddings import WordVectors
-from helpers.text import Vocabulary
-from helpers.word_benchmarks import (
+from helpers.data.text import Vocabulary
+from helpers.word_embeddings.count_vectors import cooccurrence_counts, pmi_matrix, svd_embedding
+from helpers.word_embeddings.word_benchmarks import (
     analogy_accuracy,
     bootstrap_spearman,
     mean_and_standard_error,
@@ -20,6 +22,7 @@ from helpers.word_benchmarks import (
     solve_analogies,
     spearman,
 )
+from helpers.word_embeddings.word_vectors import WordVectors
 
 # --- Spearman and its bootstrap interval --------------------------------------------------------
 
@@ -82,8 +85,10 @@ def test_3cosadd_and_3cosmul_on_a_hand_made_set():
     # king - man + woman = (-1, 1, 0) -> queen; cosines by hand decide both methods the same way here
     assert solve_analogies(vectors, [("man", "king", "woman")], "add") == ["queen"]
     assert solve_analogies(vectors, [("man", "king", "woman")], "mul") == ["queen"]
-    sections = {"royal": [("man", "king", "woman", "queen"), ("man", "woman", "king", "apple")],
-                "unknown": [("man", "king", "prince", "princess")]}
+    sections = {
+        "royal": [("man", "king", "woman", "queen"), ("man", "woman", "king", "apple")],
+        "unknown": [("man", "king", "prince", "princess")],
+    }
     result = analogy_accuracy(vectors, "add", sections)
     assert result["royal"] == {"correct": 1, "covered": 2, "total": 2, "accuracy": 0.5}
     assert result["unknown"]["covered"] == 0 and math.isnan(result["unknown"]["accuracy"])

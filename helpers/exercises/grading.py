@@ -70,8 +70,11 @@ def _fresh(value: Any) -> Any:
 
 def _inputs_equal(before: Any, after: Any) -> bool:
     if isinstance(before, torch.Tensor):
-        return isinstance(after, torch.Tensor) and before.shape == after.shape and bool(
-            torch.equal(before, after) or torch.allclose(before, after, equal_nan=True))
+        return (
+            isinstance(after, torch.Tensor)
+            and before.shape == after.shape
+            and bool(torch.equal(before, after) or torch.allclose(before, after, equal_nan=True))
+        )
     if isinstance(before, (tuple, list)):
         return len(before) == len(after) and all(_inputs_equal(a, b) for a, b in zip(before, after))
     return True  # modules and plain values: not checked
@@ -92,8 +95,9 @@ def _tolerances(dtype: torch.dtype) -> tuple[float, float]:
     return (1e-7, 1e-9) if dtype == torch.float64 else (1e-4, 1e-5)  # (rtol, atol)
 
 
-def difference(expected: Any, got: Any, what: str = "the output", check_dtype: bool = True,
-               names: Sequence[str] = ()) -> str | None:
+def difference(
+    expected: Any, got: Any, what: str = "the output", check_dtype: bool = True, names: Sequence[str] = ()
+) -> str | None:
     """How ``got`` differs from ``expected`` (type, shape, dtype, NaN, values), or None when it equals it.
 
     ``names`` name the items of a returned tuple ("output", "weights").
@@ -121,8 +125,10 @@ def difference(expected: Any, got: Any, what: str = "the output", check_dtype: b
                 return f"{what} has dtype {got.dtype}, expected integers ({expected.dtype})"
             return None if torch.equal(got.long(), expected.long()) else f"{what} has wrong entries"
         if check_dtype and got.dtype != expected.dtype:
-            return (f"{what} has dtype {got.dtype} where the inputs are {expected.dtype}: keep the caller's dtype "
-                    "(build new tensors with dtype=x.dtype, avoid .float())")
+            return (
+                f"{what} has dtype {got.dtype} where the inputs are {expected.dtype}: keep the caller's dtype "
+                "(build new tensors with dtype=x.dtype, avoid .float())"
+            )
         if not got.is_floating_point():
             return f"{what} has dtype {got.dtype}, expected floating point numbers"
         nan_got, nan_expected = torch.isnan(got), torch.isnan(expected)
@@ -145,8 +151,11 @@ def difference(expected: Any, got: Any, what: str = "the output", check_dtype: b
             return f"{what} is NaN"
         if math.isinf(got) and not math.isinf(expected):
             return f"{what} is {got}, where the reference is finite (log 0, or an overflow)"
-        return None if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9) else \
-            f"{what} is {got:.6g}, expected {expected:.6g}"
+        return (
+            None
+            if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
+            else f"{what} is {got:.6g}, expected {expected:.6g}"
+        )
     return None if got == expected else f"{what} is {_describe(got)}, expected {_describe(expected)}"
 
 
@@ -157,8 +166,12 @@ def _same_values(one: Any, learners: Any, lenient: bool = False) -> bool:
     0 by 0 somewhere); :meth:`Exercise._matches` then also asks for one case without NaN.
     """
     if isinstance(one, tuple) or isinstance(learners, tuple):
-        return (isinstance(one, (tuple, list)) and isinstance(learners, (tuple, list)) and len(one) == len(learners)
-                and all(_same_values(a, b, lenient) for a, b in zip(one, learners)))
+        return (
+            isinstance(one, (tuple, list))
+            and isinstance(learners, (tuple, list))
+            and len(one) == len(learners)
+            and all(_same_values(a, b, lenient) for a, b in zip(one, learners))
+        )
     if isinstance(one, torch.Tensor) or isinstance(learners, torch.Tensor):
         if not (isinstance(one, torch.Tensor) and isinstance(learners, torch.Tensor)) or one.shape != learners.shape:
             return False
@@ -188,17 +201,27 @@ def _error_line(error: Exception) -> str:
 
 def _learner_line(error: Exception) -> str:
     """The last line of the learner's own code in the traceback (where the error happened)."""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if "site-packages" not in frame.filename and not frame.filename.startswith(_PACKAGE)]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if "site-packages" not in frame.filename and not frame.filename.startswith(_PACKAGE)
+    ]
     return f" at `{frames[-1].line}`" if frames and frames[-1].line else ""
 
 
 class Exercise:
     """A graded exercise: call it with the learner's function to print a verdict."""
 
-    def __init__(self, name: str, reference: Callable[..., Any], cases: Callable[[], Sequence[Case]],
-                 mistakes: Sequence[Mistake] = (), check_dtype: bool = True, names: Sequence[str] = (),
-                 canonical: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        reference: Callable[..., Any],
+        cases: Callable[[], Sequence[Case]],
+        mistakes: Sequence[Mistake] = (),
+        check_dtype: bool = True,
+        names: Sequence[str] = (),
+        canonical: Callable[[Any], Any] | None = None,
+    ) -> None:
         """``canonical`` maps every output to a normal form before comparing (e.g. sorts pairs given in any order)."""
         self.name, self.reference, self.make_cases, self.canonical = name, reference, cases, canonical
         self.mistakes, self.check_dtype, self.names = tuple(mistakes), check_dtype, tuple(names)
@@ -219,8 +242,11 @@ class Exercise:
             return None, error, False
         if self.canonical is not None:
             output = self.canonical(output)
-        return output, None, not (_inputs_equal(case.args, args) and _inputs_equal(list(case.kwargs.values()),
-                                                                                    list(kwargs.values())))
+        return (
+            output,
+            None,
+            not (_inputs_equal(case.args, args) and _inputs_equal(list(case.kwargs.values()), list(kwargs.values()))),
+        )
 
     def assess(self, function: Callable[..., Any]) -> Report:
         # Grading draws its own random inputs: the learner's random stream stays where it was.
@@ -231,14 +257,22 @@ class Exercise:
         if _is_stub_value(function):
             return Report(self.name, NOT_YET, "define the function first, then pass it here")
         if not callable(function):
-            return Report(self.name, HINT, f"pass the function itself, e.g. check.{self.name}({self.name}), "
-                                           f"not its result ({_describe(function)})")
+            return Report(
+                self.name,
+                HINT,
+                f"pass the function itself, e.g. check.{self.name}({self.name}), "
+                f"not its result ({_describe(function)})",
+            )
         cases = list(self.make_cases())
         expected = [self._run(self.reference, case)[0] for case in cases]
         outputs, errors, changed = zip(*(self._run(function, case) for case in cases))
         if isinstance(errors[0], NotImplementedError) or (errors[0] is None and _is_stub_value(outputs[0])):
-            return Report(self.name, NOT_YET, "the function is still a stub: replace `raise NotImplementedError` "
-                                              "with your code and run the cell again")
+            return Report(
+                self.name,
+                NOT_YET,
+                "the function is still a stub: replace `raise NotImplementedError` "
+                "with your code and run the cell again",
+            )
         problems = []
         for case, want, got, error, wrote in zip(cases, expected, outputs, errors, changed):
             if error is not None:
@@ -280,8 +314,14 @@ class Prediction:
     misconception gives (the answer is matched to the closest one within the tolerance).
     """
 
-    def __init__(self, name: str, measure: Callable[[], float], tolerance: float,
-                 wrong_answers: Callable[[], dict[str, float]] = dict, explanation: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        measure: Callable[[], float],
+        tolerance: float,
+        wrong_answers: Callable[[], dict[str, float]] = dict,
+        explanation: str = "",
+    ) -> None:
         self.name, self.measure, self.tolerance = name, measure, tolerance
         self.wrong_answers, self.explanation = wrong_answers, explanation
 
@@ -305,5 +345,8 @@ class Prediction:
             if abs(answer - value) <= self.tolerance:
                 return Report(self.name, HINT, f"{answer:.4g}: {hint}")
         direction = "too high" if answer > truth else "too low"
-        return Report(self.name, HINT, f"{answer:.4g} is {direction}; measure it with a few lines of code "
-                                       f"(tolerance ±{self.tolerance:g}).")
+        return Report(
+            self.name,
+            HINT,
+            f"{answer:.4g} is {direction}; measure it with a few lines of code (tolerance ±{self.tolerance:g}).",
+        )

@@ -15,6 +15,8 @@ import math
 import torch
 from torch import Tensor
 
+from helpers.core import torch_generator
+
 from .grading import Case, Exercise, Mistake, Prediction
 
 __all__ = ["attention", "causal_mask", "entropy_without_scaling", "padding_mask", "split_heads"]
@@ -23,9 +25,19 @@ __all__ = ["attention", "causal_mask", "entropy_without_scaling", "padding_mask"
 # --- scaled dot-product attention ------------------------------------------------------------------
 
 
-def _attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, *, axis: int = -1,
-               scale: str = "sqrt", fill: str = "-inf", inverted: bool = False, zero_empty_rows: bool = True,
-               mask_after_softmax: bool = False) -> tuple[Tensor, Tensor]:
+def _attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    mask: Tensor | None = None,
+    *,
+    axis: int = -1,
+    scale: str = "sqrt",
+    fill: str = "-inf",
+    inverted: bool = False,
+    zero_empty_rows: bool = True,
+    mask_after_softmax: bool = False,
+) -> tuple[Tensor, Tensor]:
     """The reference (default arguments) and, through its switches, the typical mistakes."""
     d_k = query.size(-1)
     scores = query @ key.transpose(-2, -1)  # (..., q_len, k_len)
@@ -41,8 +53,7 @@ def _attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = 
     return weights @ value, weights  # (..., q_len, d_v), (..., q_len, k_len)
 
 
-def reference_attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None
-                        ) -> tuple[Tensor, Tensor]:
+def reference_attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
     return _attention(query, key, value, mask)
 
 
@@ -51,35 +62,64 @@ def _lengths_mask(lengths: list[int], k_len: int) -> Tensor:
 
 
 def _attention_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(4)
+    g = torch_generator(4)
     r = lambda *shape, dtype=torch.float32: torch.randn(*shape, generator=g, dtype=dtype)  # noqa: E731
     return [
         Case("random", (r(2, 5, 8), r(2, 5, 8), r(2, 5, 6))),
         Case("q_len ≠ k_len", (r(2, 3, 8), r(2, 6, 8), r(2, 6, 5))),
         Case("padding", (r(2, 2, 5, 4), r(2, 2, 5, 4), r(2, 2, 5, 4), _lengths_mask([5, 3], 5))),
-        Case("causal mask (batch of 1)", (r(1, 4, 6, 8), r(1, 4, 6, 8), r(1, 4, 6, 3),
-                                         torch.ones(6, 6, dtype=torch.bool).tril())),
+        Case(
+            "causal mask (batch of 1)",
+            (r(1, 4, 6, 8), r(1, 4, 6, 8), r(1, 4, 6, 3), torch.ones(6, 6, dtype=torch.bool).tril()),
+        ),
         Case("fully masked row", (r(2, 1, 4, 4), r(2, 1, 5, 4), r(2, 1, 5, 4), _lengths_mask([2, 0], 5))),
-        Case("float64", (r(2, 4, 16, dtype=torch.float64), r(2, 7, 16, dtype=torch.float64),
-                         r(2, 7, 2, dtype=torch.float64), _lengths_mask([7, 4], 7)[:, 0])),
+        Case(
+            "float64",
+            (
+                r(2, 4, 16, dtype=torch.float64),
+                r(2, 7, 16, dtype=torch.float64),
+                r(2, 7, 2, dtype=torch.float64),
+                _lengths_mask([7, 4], 7)[:, 0],
+            ),
+        ),
     ]
 
 
-attention = Exercise("attention", reference_attention, _attention_cases, [
-    Mistake("the weights sum to 1 over the queries: the softmax is over the wrong axis (use dim=-1, the keys)",
-            lambda q, k, v, m=None: _attention(q, k, v, m, axis=-2)),
-    Mistake("the scores are not divided by √d_k", lambda q, k, v, m=None: _attention(q, k, v, m, scale="none")),
-    Mistake("the scores are divided by d_k; the paper divides by √d_k",
-            lambda q, k, v, m=None: _attention(q, k, v, m, scale="d_k")),
-    Mistake("the mask is inverted: True means 'may attend', so fill −inf where the mask is False (~mask)",
-            lambda q, k, v, m=None: _attention(q, k, v, m, inverted=True)),
-    Mistake("a fully masked row gives NaN (a softmax over a row of −inf is 0/0): give such rows zero weights, "
-            "e.g. weights.nan_to_num(0.0)", lambda q, k, v, m=None: _attention(q, k, v, m, zero_empty_rows=False)),
-    Mistake("a fully masked row spreads its weight over blocked keys (a large negative fill instead of −inf): "
-            "give such rows zero weights", lambda q, k, v, m=None: _attention(q, k, v, m, fill="-1e9")),
-    Mistake("the weights were zeroed after the softmax, so the rows no longer sum to 1: fill −inf before it",
-            lambda q, k, v, m=None: _attention(q, k, v, m, mask_after_softmax=True)),
-], names=("output", "weights"))
+attention = Exercise(
+    "attention",
+    reference_attention,
+    _attention_cases,
+    [
+        Mistake(
+            "the weights sum to 1 over the queries: the softmax is over the wrong axis (use dim=-1, the keys)",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=-2),
+        ),
+        Mistake("the scores are not divided by √d_k", lambda q, k, v, m=None: _attention(q, k, v, m, scale="none")),
+        Mistake(
+            "the scores are divided by d_k; the paper divides by √d_k",
+            lambda q, k, v, m=None: _attention(q, k, v, m, scale="d_k"),
+        ),
+        Mistake(
+            "the mask is inverted: True means 'may attend', so fill −inf where the mask is False (~mask)",
+            lambda q, k, v, m=None: _attention(q, k, v, m, inverted=True),
+        ),
+        Mistake(
+            "a fully masked row gives NaN (a softmax over a row of −inf is 0/0): give such rows zero weights, "
+            "e.g. weights.nan_to_num(0.0)",
+            lambda q, k, v, m=None: _attention(q, k, v, m, zero_empty_rows=False),
+        ),
+        Mistake(
+            "a fully masked row spreads its weight over blocked keys (a large negative fill instead of −inf): "
+            "give such rows zero weights",
+            lambda q, k, v, m=None: _attention(q, k, v, m, fill="-1e9"),
+        ),
+        Mistake(
+            "the weights were zeroed after the softmax, so the rows no longer sum to 1: fill −inf before it",
+            lambda q, k, v, m=None: _attention(q, k, v, m, mask_after_softmax=True),
+        ),
+    ],
+    names=("output", "weights"),
+)
 
 
 # --- masks ------------------------------------------------------------------------------------------
@@ -89,18 +129,34 @@ def reference_causal_mask(size: int) -> Tensor:
     return torch.ones(size, size, dtype=torch.bool).tril()  # (size, size): query t sees keys 0..t
 
 
-causal_mask = Exercise("causal_mask", reference_causal_mask, lambda: [
-    Case("size 4", (4,)), Case("size 1", (1,)), Case("size 7", (7,)),
-], [
-    Mistake("position t sees the future (the upper triangle): keep the lower triangle, torch.tril",
-            lambda n: torch.ones(n, n, dtype=torch.bool).triu()),
-    Mistake("position t cannot see itself: the diagonal must be True (tril(), not tril(-1))",
-            lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1)),
-    Mistake("position t sees t + 1: the mask is shifted by one (tril(), not tril(1))",
-            lambda n: torch.ones(n, n, dtype=torch.bool).tril(1)),
-    Mistake("the mask is inverted: True means 'may attend' in this course (PyTorch's nn.MultiheadAttention uses "
-            "the opposite)", lambda n: ~torch.ones(n, n, dtype=torch.bool).tril()),
-])
+causal_mask = Exercise(
+    "causal_mask",
+    reference_causal_mask,
+    lambda: [
+        Case("size 4", (4,)),
+        Case("size 1", (1,)),
+        Case("size 7", (7,)),
+    ],
+    [
+        Mistake(
+            "position t sees the future (the upper triangle): keep the lower triangle, torch.tril",
+            lambda n: torch.ones(n, n, dtype=torch.bool).triu(),
+        ),
+        Mistake(
+            "position t cannot see itself: the diagonal must be True (tril(), not tril(-1))",
+            lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1),
+        ),
+        Mistake(
+            "position t sees t + 1: the mask is shifted by one (tril(), not tril(1))",
+            lambda n: torch.ones(n, n, dtype=torch.bool).tril(1),
+        ),
+        Mistake(
+            "the mask is inverted: True means 'may attend' in this course (PyTorch's nn.MultiheadAttention uses "
+            "the opposite)",
+            lambda n: ~torch.ones(n, n, dtype=torch.bool).tril(),
+        ),
+    ],
+)
 
 
 def reference_padding_mask(lengths: Tensor, max_length: int) -> Tensor:
@@ -108,20 +164,33 @@ def reference_padding_mask(lengths: Tensor, max_length: int) -> Tensor:
     return (positions[None, :] < lengths[:, None])[:, None, None, :]  # (batch, 1, 1, max_length)
 
 
-padding_mask = Exercise("padding_mask", reference_padding_mask, lambda: [
-    Case("random", (torch.tensor([3, 5, 1]), 5)),
-    Case("batch of 1, longer than every sentence", (torch.tensor([4]), 6)),
-    Case("an empty sentence", (torch.tensor([0, 2]), 3)),
-], [
-    Mistake("position = length is padding too: compare with <, not <=",
-            lambda lengths, n: (torch.arange(n)[None, :] <= lengths[:, None])[:, None, None, :]),
-    Mistake("the mask is inverted: True marks the real tokens (they may be attended to)",
-            lambda lengths, n: (torch.arange(n)[None, :] >= lengths[:, None])[:, None, None, :]),
-    Mistake("return (batch, 1, 1, max_length) so that it broadcasts over heads and queries: add [:, None, None, :]",
-            lambda lengths, n: torch.arange(n)[None, :] < lengths[:, None]),
-    Mistake("the mask must have max_length columns, even when every sentence is shorter",
-            lambda lengths, n: reference_padding_mask(lengths, int(lengths.max()))),
-])
+padding_mask = Exercise(
+    "padding_mask",
+    reference_padding_mask,
+    lambda: [
+        Case("random", (torch.tensor([3, 5, 1]), 5)),
+        Case("batch of 1, longer than every sentence", (torch.tensor([4]), 6)),
+        Case("an empty sentence", (torch.tensor([0, 2]), 3)),
+    ],
+    [
+        Mistake(
+            "position = length is padding too: compare with <, not <=",
+            lambda lengths, n: (torch.arange(n)[None, :] <= lengths[:, None])[:, None, None, :],
+        ),
+        Mistake(
+            "the mask is inverted: True marks the real tokens (they may be attended to)",
+            lambda lengths, n: (torch.arange(n)[None, :] >= lengths[:, None])[:, None, None, :],
+        ),
+        Mistake(
+            "return (batch, 1, 1, max_length) so that it broadcasts over heads and queries: add [:, None, None, :]",
+            lambda lengths, n: torch.arange(n)[None, :] < lengths[:, None],
+        ),
+        Mistake(
+            "the mask must have max_length columns, even when every sentence is shorter",
+            lambda lengths, n: reference_padding_mask(lengths, int(lengths.max())),
+        ),
+    ],
+)
 
 
 # --- heads ------------------------------------------------------------------------------------------
@@ -133,23 +202,36 @@ def reference_split_heads(x: Tensor, num_heads: int) -> Tensor:
 
 
 def _split_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(1)
-    return [Case("random", (torch.randn(2, 5, 12, generator=g), 3)),
-            Case("batch of 1", (torch.randn(1, 4, 8, generator=g), 2)),
-            Case("one head", (torch.randn(2, 3, 8, generator=g), 1)),
-            Case("float64", (torch.randn(2, 6, 8, generator=g, dtype=torch.float64), 4))]
+    g = torch_generator(1)
+    return [
+        Case("random", (torch.randn(2, 5, 12, generator=g), 3)),
+        Case("batch of 1", (torch.randn(1, 4, 8, generator=g), 2)),
+        Case("one head", (torch.randn(2, 3, 8, generator=g), 1)),
+        Case("float64", (torch.randn(2, 6, 8, generator=g, dtype=torch.float64), 4)),
+    ]
 
 
-split_heads = Exercise("split_heads", reference_split_heads, _split_cases, [
-    Mistake("reshaped straight to (batch, heads, seq, d_k), which mixes positions: view as "
+split_heads = Exercise(
+    "split_heads",
+    reference_split_heads,
+    _split_cases,
+    [
+        Mistake(
+            "reshaped straight to (batch, heads, seq, d_k), which mixes positions: view as "
             "(batch, seq, heads, d_k), then transpose(1, 2)",
-            lambda x, h: x.reshape(x.shape[0], h, x.shape[1], x.shape[2] // h)),
-    Mistake("each head takes a contiguous block of d_k features: view as (batch, seq, heads, d_k), "
+            lambda x, h: x.reshape(x.shape[0], h, x.shape[1], x.shape[2] // h),
+        ),
+        Mistake(
+            "each head takes a contiguous block of d_k features: view as (batch, seq, heads, d_k), "
             "not (batch, seq, d_k, heads)",
-            lambda x, h: x.reshape(x.shape[0], x.shape[1], x.shape[2] // h, h).permute(0, 3, 1, 2)),
-    Mistake("the axes are (batch, heads, seq, d_k): transpose(1, 2), which swaps seq and heads",
-            lambda x, h: x.reshape(x.shape[0], x.shape[1], h, x.shape[2] // h).permute(0, 2, 3, 1)),
-])
+            lambda x, h: x.reshape(x.shape[0], x.shape[1], x.shape[2] // h, h).permute(0, 3, 1, 2),
+        ),
+        Mistake(
+            "the axes are (batch, heads, seq, d_k): transpose(1, 2), which swaps seq and heads",
+            lambda x, h: x.reshape(x.shape[0], x.shape[1], h, x.shape[2] // h).permute(0, 2, 3, 1),
+        ),
+    ],
+)
 
 
 # --- change one thing and predict -------------------------------------------------------------------
@@ -160,7 +242,7 @@ _KEYS, _D_K = 10, 512
 @functools.cache
 def _mean_entropy(scale: bool) -> float:
     """Mean entropy (nats) of softmax(q·k [/ √d_k]) over 10 keys, q and k with N(0, 1) entries, d_k = 512."""
-    g = torch.Generator().manual_seed(0)
+    g = torch_generator(0)
     query = torch.randn(8000, _D_K, generator=g, dtype=torch.float64)
     # Given q, the scores q·k_j of independent keys k_j ~ N(0, I) are independent N(0, ‖q‖²): draw them so.
     scores = query.norm(dim=1, keepdim=True) * torch.randn(8000, _KEYS, generator=g, dtype=torch.float64)
@@ -171,7 +253,9 @@ def _mean_entropy(scale: bool) -> float:
 
 
 entropy_without_scaling = Prediction(
-    "entropy_without_scaling", lambda: _mean_entropy(scale=False), tolerance=0.05,
+    "entropy_without_scaling",
+    lambda: _mean_entropy(scale=False),
+    tolerance=0.05,
     wrong_answers=lambda: {
         "that is log 10, the entropy of uniform weights; without the scale the scores have variance d_k = 512, "
         "so the softmax is far from uniform": math.log(_KEYS),

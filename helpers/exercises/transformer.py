@@ -19,18 +19,34 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from helpers.core import torch_generator
+
 from .grading import Case, Exercise, Mistake, Prediction
 from .self_attention import reference_attention
 
-__all__ = ["DecoderParts", "beam_search_step", "decoder_layer", "label_smoothed_loss",
-           "lowest_smoothed_loss", "sinusoidal_positional_encoding"]
+__all__ = [
+    "DecoderParts",
+    "beam_search_step",
+    "decoder_layer",
+    "label_smoothed_loss",
+    "lowest_smoothed_loss",
+    "sinusoidal_positional_encoding",
+]
 
 
 # --- positions --------------------------------------------------------------------------------------
 
 
-def _encoding(max_length: int, d_model: int, *, pair_exponent: bool = False, swapped: bool = False,
-              halves: bool = False, first_position: int = 0, multiply: bool = False) -> Tensor:
+def _encoding(
+    max_length: int,
+    d_model: int,
+    *,
+    pair_exponent: bool = False,
+    swapped: bool = False,
+    halves: bool = False,
+    first_position: int = 0,
+    multiply: bool = False,
+) -> Tensor:
     """The reference (default arguments) and, through its switches, the typical mistakes."""
     position = torch.arange(first_position, first_position + max_length, dtype=torch.float32)[:, None]
     even = torch.arange(0, d_model, 2, dtype=torch.float32)  # 2i = 0, 2, 4, ...
@@ -49,19 +65,35 @@ def reference_sinusoidal_positional_encoding(max_length: int, d_model: int) -> T
 
 
 sinusoidal_positional_encoding = Exercise(
-    "sinusoidal_positional_encoding", reference_sinusoidal_positional_encoding,
-    lambda: [Case("10 positions, d_model 16", (10, 16)), Case("one position", (1, 4)),
-             Case("50 positions, d_model 64", (50, 64)), Case("d_model 2", (7, 2))], [
-        Mistake("sines and cosines are swapped: sines go to the even columns 0, 2, 4, ...",
-                lambda n, d: _encoding(n, d, swapped=True)),
-        Mistake("the exponent is 2i / d_model with 2i the even column index; you used the pair index i / d_model",
-                lambda n, d: _encoding(n, d, pair_exponent=True)),
-        Mistake("interleave them: PE[:, 0::2] = sin, PE[:, 1::2] = cos, not sines then cosines side by side",
-                lambda n, d: _encoding(n, d, halves=True)),
+    "sinusoidal_positional_encoding",
+    reference_sinusoidal_positional_encoding,
+    lambda: [
+        Case("10 positions, d_model 16", (10, 16)),
+        Case("one position", (1, 4)),
+        Case("50 positions, d_model 64", (50, 64)),
+        Case("d_model 2", (7, 2)),
+    ],
+    [
+        Mistake(
+            "sines and cosines are swapped: sines go to the even columns 0, 2, 4, ...",
+            lambda n, d: _encoding(n, d, swapped=True),
+        ),
+        Mistake(
+            "the exponent is 2i / d_model with 2i the even column index; you used the pair index i / d_model",
+            lambda n, d: _encoding(n, d, pair_exponent=True),
+        ),
+        Mistake(
+            "interleave them: PE[:, 0::2] = sin, PE[:, 1::2] = cos, not sines then cosines side by side",
+            lambda n, d: _encoding(n, d, halves=True),
+        ),
         Mistake("positions start at 0", lambda n, d: _encoding(n, d, first_position=1)),
-        Mistake("pos / 10000^(2i/d_model), not pos · 10000^(2i/d_model): the wavelengths grow with i",
-                lambda n, d: _encoding(n, d, multiply=True)),
-    ], check_dtype=False)
+        Mistake(
+            "pos / 10000^(2i/d_model), not pos · 10000^(2i/d_model): the wavelengths grow with i",
+            lambda n, d: _encoding(n, d, multiply=True),
+        ),
+    ],
+    check_dtype=False,
+)
 
 
 # --- one decoder layer ------------------------------------------------------------------------------
@@ -73,8 +105,9 @@ class Attention(nn.Module):
     def __init__(self, d_model: int, num_heads: int, generator: torch.Generator, dtype: torch.dtype) -> None:
         super().__init__()
         self.num_heads = num_heads
-        self.weights = nn.Parameter(torch.randn(4, d_model, d_model, generator=generator, dtype=dtype)
-                                    / math.sqrt(d_model))  # W_Q, W_K, W_V, W_O
+        self.weights = nn.Parameter(
+            torch.randn(4, d_model, d_model, generator=generator, dtype=dtype) / math.sqrt(d_model)
+        )  # W_Q, W_K, W_V, W_O
 
     def _split(self, x: Tensor) -> Tensor:
         batch, seq, d_model = x.shape
@@ -82,8 +115,9 @@ class Attention(nn.Module):
 
     def forward(self, query: Tensor, key_value: Tensor, mask: Tensor | None = None) -> Tensor:
         w_q, w_k, w_v, w_o = self.weights
-        heads, _ = reference_attention(self._split(query @ w_q), self._split(key_value @ w_k),
-                                       self._split(key_value @ w_v), mask)  # (batch, heads, q_len, d_k)
+        heads, _ = reference_attention(
+            self._split(query @ w_q), self._split(key_value @ w_k), self._split(key_value @ w_v), mask
+        )  # (batch, heads, q_len, d_k)
         return heads.transpose(1, 2).flatten(2) @ w_o  # (batch, q_len, d_model)
 
 
@@ -91,18 +125,24 @@ class DecoderParts(nn.Module):
     """The sublayers of one decoder layer: ``self_attention(x, x, mask)``, ``cross_attention(x, memory, mask)``,
     ``feed_forward(x)`` and the LayerNorms ``norm1``, ``norm2``, ``norm3`` (no dropout: evaluation mode)."""
 
-    def __init__(self, d_model: int = 8, num_heads: int = 2, d_ff: int = 16, seed: int = 0,
-                 dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self, d_model: int = 8, num_heads: int = 2, d_ff: int = 16, seed: int = 0, dtype: torch.dtype = torch.float32
+    ) -> None:
         super().__init__()
-        g = torch.Generator().manual_seed(seed)
+        g = torch_generator(seed)
         self.self_attention = Attention(d_model, num_heads, g, dtype)
         self.cross_attention = Attention(d_model, num_heads, g, dtype)
-        self.feed_forward = nn.Sequential(nn.Linear(d_model, d_ff, dtype=dtype), nn.ReLU(),
-                                          nn.Linear(d_ff, d_model, dtype=dtype))
+        self.feed_forward = nn.Sequential(
+            nn.Linear(d_model, d_ff, dtype=dtype), nn.ReLU(), nn.Linear(d_ff, d_model, dtype=dtype)
+        )
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model, dtype=dtype) for _ in range(3))
         with torch.no_grad():  # seeded here, not from the global generator: every run grades the same layer
-            for name, parameter in [*self.feed_forward.named_parameters(), *self.norm1.named_parameters(),
-                                    *self.norm2.named_parameters(), *self.norm3.named_parameters()]:
+            for name, parameter in [
+                *self.feed_forward.named_parameters(),
+                *self.norm1.named_parameters(),
+                *self.norm2.named_parameters(),
+                *self.norm3.named_parameters(),
+            ]:
                 noise = torch.randn(parameter.shape, generator=g, dtype=dtype)
                 # Norms with distinct, non-trivial scales, so that using the wrong one changes the output.
                 is_scale = name == "weight" and parameter.dim() == 1
@@ -110,17 +150,30 @@ class DecoderParts(nn.Module):
         self.eval()
 
 
-def _decoder(x: Tensor, memory: Tensor, target_mask: Tensor, memory_mask: Tensor, layer: DecoderParts, *,
-             pre_norm: bool = False, cross_from_x: str = "", use_target_mask: bool = True,
-             use_memory_mask: bool = True, residual: bool = True, feed_forward_first: bool = False) -> Tensor:
+def _decoder(
+    x: Tensor,
+    memory: Tensor,
+    target_mask: Tensor,
+    memory_mask: Tensor,
+    layer: DecoderParts,
+    *,
+    pre_norm: bool = False,
+    cross_from_x: str = "",
+    use_target_mask: bool = True,
+    use_memory_mask: bool = True,
+    residual: bool = True,
+    feed_forward_first: bool = False,
+) -> Tensor:
     """The reference (default arguments) and, through its switches, the typical mistakes."""
     # cross_from_x: keys and values of the encoder-decoder attention taken from x, with this mask.
     cross_mask = {"": memory_mask, "memory_mask": memory_mask, "target_mask": target_mask, "none": None}[cross_from_x]
     target_mask = target_mask if use_target_mask else None
     cross_mask = cross_mask if use_memory_mask else None
-    sublayers = [(lambda h: layer.self_attention(h, h, target_mask), layer.norm1),
-                 (lambda h: layer.cross_attention(h, h if cross_from_x else memory, cross_mask), layer.norm2),
-                 (layer.feed_forward, layer.norm3)]
+    sublayers = [
+        (lambda h: layer.self_attention(h, h, target_mask), layer.norm1),
+        (lambda h: layer.cross_attention(h, h if cross_from_x else memory, cross_mask), layer.norm2),
+        (layer.feed_forward, layer.norm3),
+    ]
     if feed_forward_first:
         sublayers[1], sublayers[2] = sublayers[2], sublayers[1]
     for sublayer, norm in sublayers:
@@ -131,48 +184,79 @@ def _decoder(x: Tensor, memory: Tensor, target_mask: Tensor, memory_mask: Tensor
     return x  # (batch, tgt_len, d_model)
 
 
-def reference_decoder_layer(x: Tensor, memory: Tensor, target_mask: Tensor, memory_mask: Tensor,
-                            layer: DecoderParts) -> Tensor:
+def reference_decoder_layer(
+    x: Tensor, memory: Tensor, target_mask: Tensor, memory_mask: Tensor, layer: DecoderParts
+) -> Tensor:
     return _decoder(x, memory, target_mask, memory_mask, layer)
 
 
 def _decoder_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(3)
+    g = torch_generator(3)
 
     def case(name: str, batch: int, tgt: int, lengths: list[int], dtype: torch.dtype = torch.float32) -> Case:
         src = max(lengths) + 1
         memory_mask = (torch.arange(src)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
-        return Case(name, (torch.randn(batch, tgt, 8, generator=g, dtype=dtype),
-                           torch.randn(batch, src, 8, generator=g, dtype=dtype),
-                           torch.ones(tgt, tgt, dtype=torch.bool).tril(), memory_mask, DecoderParts(dtype=dtype)))
+        return Case(
+            name,
+            (
+                torch.randn(batch, tgt, 8, generator=g, dtype=dtype),
+                torch.randn(batch, src, 8, generator=g, dtype=dtype),
+                torch.ones(tgt, tgt, dtype=torch.bool).tril(),
+                memory_mask,
+                DecoderParts(dtype=dtype),
+            ),
+        )
 
-    return [case("padding", 2, 4, [5, 3]), case("batch of 1", 1, 3, [4]), case("target length 1", 2, 1, [2, 3]),
-            case("float64", 2, 5, [3, 6], torch.float64)]
+    return [
+        case("padding", 2, 4, [5, 3]),
+        case("batch of 1", 1, 3, [4]),
+        case("target length 1", 2, 1, [2, 3]),
+        case("float64", 2, 5, [3, 6], torch.float64),
+    ]
 
 
-_KEYS_FROM_MEMORY = ("the encoder-decoder attention takes its keys and values from the encoder's output (memory), "
-                     "its queries from the decoder")
+_KEYS_FROM_MEMORY = (
+    "the encoder-decoder attention takes its keys and values from the encoder's output (memory), "
+    "its queries from the decoder"
+)
 
-decoder_layer = Exercise("decoder_layer", reference_decoder_layer, _decoder_cases, [
-    Mistake("you normalised before each sublayer (pre-norm, x + Sublayer(LayerNorm(x))); the paper's order is "
-            "LayerNorm(x + Sublayer(x))", lambda *a: _decoder(*a, pre_norm=True)),
-    *(Mistake(_KEYS_FROM_MEMORY, lambda *a, mask=mask: _decoder(*a, cross_from_x=mask))
-      for mask in ("memory_mask", "target_mask", "none")),
-    Mistake("the masked self-attention got no mask: each position sees the future; pass target_mask",
-            lambda *a: _decoder(*a, use_target_mask=False)),
-    Mistake("the encoder-decoder attention attends to the source's padding: pass memory_mask",
-            lambda *a: _decoder(*a, use_memory_mask=False)),
-    Mistake("the residual connection is missing: LayerNorm(x + Sublayer(x))", lambda *a: _decoder(*a, residual=False)),
-    Mistake("the order is masked self-attention, encoder-decoder attention, then feed-forward",
-            lambda *a: _decoder(*a, feed_forward_first=True)),
-])
+decoder_layer = Exercise(
+    "decoder_layer",
+    reference_decoder_layer,
+    _decoder_cases,
+    [
+        Mistake(
+            "you normalised before each sublayer (pre-norm, x + Sublayer(LayerNorm(x))); the paper's order is "
+            "LayerNorm(x + Sublayer(x))",
+            lambda *a: _decoder(*a, pre_norm=True),
+        ),
+        *(
+            Mistake(_KEYS_FROM_MEMORY, lambda *a, mask=mask: _decoder(*a, cross_from_x=mask))
+            for mask in ("memory_mask", "target_mask", "none")
+        ),
+        Mistake(
+            "the masked self-attention got no mask: each position sees the future; pass target_mask",
+            lambda *a: _decoder(*a, use_target_mask=False),
+        ),
+        Mistake(
+            "the encoder-decoder attention attends to the source's padding: pass memory_mask",
+            lambda *a: _decoder(*a, use_memory_mask=False),
+        ),
+        Mistake(
+            "the residual connection is missing: LayerNorm(x + Sublayer(x))", lambda *a: _decoder(*a, residual=False)
+        ),
+        Mistake(
+            "the order is masked self-attention, encoder-decoder attention, then feed-forward",
+            lambda *a: _decoder(*a, feed_forward_first=True),
+        ),
+    ],
+)
 
 
 # --- one step of beam search ------------------------------------------------------------------------
 
 
-def reference_beam_search_step(log_probs: Tensor, beam_scores: Tensor, beam_size: int
-                               ) -> tuple[Tensor, Tensor, Tensor]:
+def reference_beam_search_step(log_probs: Tensor, beam_scores: Tensor, beam_size: int) -> tuple[Tensor, Tensor, Tensor]:
     vocabulary_size = log_probs.shape[1]
     totals = beam_scores[:, None] + log_probs  # (beams, vocabulary): score of every continuation
     scores, flat = totals.flatten().topk(beam_size)  # the best of all beams together, best first
@@ -180,17 +264,25 @@ def reference_beam_search_step(log_probs: Tensor, beam_scores: Tensor, beam_size
 
 
 def _beam_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(4)
+    g = torch_generator(4)
 
     def case(name: str, beams: int, vocabulary: int, beam_size: int, dtype: torch.dtype = torch.float32) -> Case:
         log_probs = torch.randn(beams, vocabulary, generator=g, dtype=dtype).mul(2).log_softmax(dim=1)
         return Case(name, (log_probs, -torch.rand(beams, generator=g, dtype=dtype) * 3, beam_size))
 
     # The running scores differ a lot in one case, so that the best beam's second token beats other beams' best.
-    strong_beam = (torch.tensor([[-0.1, -2.5, -3.0, -4.0], [-0.2, -3.0, -2.6, -4.0], [-0.3, -1.9, -2.0, -4.5]]),
-                   torch.tensor([0.0, -5.0, -0.4]), 3)
-    return [case("random", 3, 7, 3), Case("one beam far ahead", strong_beam), case("first step: one beam", 1, 9, 4),
-            case("beam size 1 (greedy)", 2, 5, 1), case("float64", 4, 6, 4, torch.float64)]
+    strong_beam = (
+        torch.tensor([[-0.1, -2.5, -3.0, -4.0], [-0.2, -3.0, -2.6, -4.0], [-0.3, -1.9, -2.0, -4.5]]),
+        torch.tensor([0.0, -5.0, -0.4]),
+        3,
+    )
+    return [
+        case("random", 3, 7, 3),
+        Case("one beam far ahead", strong_beam),
+        case("first step: one beam", 1, 9, 4),
+        case("beam size 1 (greedy)", 2, 5, 1),
+        case("float64", 4, 6, 4, torch.float64),
+    ]
 
 
 def _per_beam(log_probs: Tensor, beam_scores: Tensor, beam_size: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -199,42 +291,66 @@ def _per_beam(log_probs: Tensor, beam_scores: Tensor, beam_size: int) -> tuple[T
     return scores, beams, tokens[beams]
 
 
-beam_search_step = Exercise("beam_search_step", reference_beam_search_step, _beam_cases, [
-    Mistake("you kept each beam's best next token; beam search ranks all beam × vocabulary continuations together",
-            _per_beam),
-    Mistake("the running scores were not added: a continuation scores beam_score + log p(token)",
-            lambda lp, s, k: reference_beam_search_step(lp, torch.zeros_like(s), k)),
-    Mistake("beam = index // vocabulary_size and token = index % vocabulary_size (flattened row by row): they are "
-            "swapped", lambda lp, s, k: (lambda r: (r[0], r[2], r[1]))(reference_beam_search_step(lp, s, k))),
-    Mistake("log-probabilities add: a product of probabilities is a sum of logs",
-            lambda lp, s, k: reference_beam_search_step(lp * s[:, None], torch.zeros_like(s), k)),
-    Mistake("the best continuations have the highest log-probability: topk(largest=True)",
+beam_search_step = Exercise(
+    "beam_search_step",
+    reference_beam_search_step,
+    _beam_cases,
+    [
+        Mistake(
+            "you kept each beam's best next token; beam search ranks all beam × vocabulary continuations together",
+            _per_beam,
+        ),
+        Mistake(
+            "the running scores were not added: a continuation scores beam_score + log p(token)",
+            lambda lp, s, k: reference_beam_search_step(lp, torch.zeros_like(s), k),
+        ),
+        Mistake(
+            "beam = index // vocabulary_size and token = index % vocabulary_size (flattened row by row): they are "
+            "swapped",
+            lambda lp, s, k: (lambda r: (r[0], r[2], r[1]))(reference_beam_search_step(lp, s, k)),
+        ),
+        Mistake(
+            "log-probabilities add: a product of probabilities is a sum of logs",
+            lambda lp, s, k: reference_beam_search_step(lp * s[:, None], torch.zeros_like(s), k),
+        ),
+        Mistake(
+            "the best continuations have the highest log-probability: topk(largest=True)",
             lambda lp, s, k: (lambda sc, fl: (sc, fl // lp.shape[1], fl % lp.shape[1]))(
-                *(s[:, None] + lp).flatten().topk(k, largest=False))),
-], names=("scores", "beams", "tokens"))
+                *(s[:, None] + lp).flatten().topk(k, largest=False)
+            ),
+        ),
+    ],
+    names=("scores", "beams", "tokens"),
+)
 
 
 # --- the label-smoothed loss ------------------------------------------------------------------------
 
 
 def reference_label_smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float, padding_id: int) -> Tensor:
-    return F.cross_entropy(logits.flatten(0, -2), targets.flatten(), label_smoothing=smoothing,
-                           ignore_index=padding_id)  # mean over the tokens that are not padding
+    return F.cross_entropy(
+        logits.flatten(0, -2), targets.flatten(), label_smoothing=smoothing, ignore_index=padding_id
+    )  # mean over the tokens that are not padding
 
 
 def _loss_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(5)
+    g = torch_generator(5)
 
-    def case(name: str, shape: tuple, classes: int, smoothing: float, padding_id: int,
-             dtype: torch.dtype = torch.float32) -> Case:
+    def case(
+        name: str, shape: tuple, classes: int, smoothing: float, padding_id: int, dtype: torch.dtype = torch.float32
+    ) -> Case:
         targets = torch.randint(0, classes, shape, generator=g)
         targets[..., -2:] = padding_id  # the padded ends of the sequences
         targets[..., 0] = (padding_id + 1) % classes  # at least one real token per sequence
         return Case(name, (torch.randn(*shape, classes, generator=g, dtype=dtype) * 2, targets, smoothing, padding_id))
 
-    return [case("padding", (3, 6), 7, 0.1, 0), case("padding_id 3", (2, 5), 6, 0.2, 3),
-            case("batch of 1", (1, 4), 5, 0.1, 0), case("no smoothing", (2, 5), 6, 0.0, 0),
-            case("float64", (2, 6), 8, 0.3, 0, torch.float64)]
+    return [
+        case("padding", (3, 6), 7, 0.1, 0),
+        case("padding_id 3", (2, 5), 6, 0.2, 3),
+        case("batch of 1", (1, 4), 5, 0.1, 0),
+        case("no smoothing", (2, 5), 6, 0.0, 0),
+        case("float64", (2, 6), 8, 0.3, 0, torch.float64),
+    ]
 
 
 def _smoothed_over_others(logits: Tensor, targets: Tensor, smoothing: float, padding_id: int) -> Tensor:
@@ -244,19 +360,36 @@ def _smoothed_over_others(logits: Tensor, targets: Tensor, smoothing: float, pad
     return losses[targets != padding_id].mean()
 
 
-label_smoothed_loss = Exercise("label_smoothed_loss", reference_label_smoothed_loss, _loss_cases, [
-    Mistake("padding tokens count in the mean: leave out the targets equal to padding_id",
-            lambda lo, t, e, p: F.cross_entropy(lo.flatten(0, -2), t.flatten(), label_smoothing=e)),
-    Mistake("the targets equal to padding_id are left out, whatever id that is; you left out id 0",
-            lambda lo, t, e, p: reference_label_smoothed_loss(lo, t, e, 0)),
-    Mistake("the smoothed target is (1 − ε) · one-hot + ε / K over all K classes, the true one included "
-            "(ε / (K − 1) on the others is another variant)", _smoothed_over_others),
-    Mistake("the smoothing is missing: the target is (1 − ε) · one-hot + ε / K",
-            lambda lo, t, e, p: reference_label_smoothed_loss(lo, t, 0.0, p)),
-    Mistake("average over the real tokens, not sum",
-            lambda lo, t, e, p: F.cross_entropy(lo.flatten(0, -2), t.flatten(), label_smoothing=e,
-                                                ignore_index=p, reduction="sum")),
-])
+label_smoothed_loss = Exercise(
+    "label_smoothed_loss",
+    reference_label_smoothed_loss,
+    _loss_cases,
+    [
+        Mistake(
+            "padding tokens count in the mean: leave out the targets equal to padding_id",
+            lambda lo, t, e, p: F.cross_entropy(lo.flatten(0, -2), t.flatten(), label_smoothing=e),
+        ),
+        Mistake(
+            "the targets equal to padding_id are left out, whatever id that is; you left out id 0",
+            lambda lo, t, e, p: reference_label_smoothed_loss(lo, t, e, 0),
+        ),
+        Mistake(
+            "the smoothed target is (1 − ε) · one-hot + ε / K over all K classes, the true one included "
+            "(ε / (K − 1) on the others is another variant)",
+            _smoothed_over_others,
+        ),
+        Mistake(
+            "the smoothing is missing: the target is (1 − ε) · one-hot + ε / K",
+            lambda lo, t, e, p: reference_label_smoothed_loss(lo, t, 0.0, p),
+        ),
+        Mistake(
+            "average over the real tokens, not sum",
+            lambda lo, t, e, p: F.cross_entropy(
+                lo.flatten(0, -2), t.flatten(), label_smoothing=e, ignore_index=p, reduction="sum"
+            ),
+        ),
+    ],
+)
 
 
 # --- change one thing and predict -------------------------------------------------------------------
@@ -272,7 +405,9 @@ def _smoothed_target_entropy() -> float:
 
 
 lowest_smoothed_loss = Prediction(
-    "lowest_smoothed_loss", _smoothed_target_entropy, tolerance=0.01,
+    "lowest_smoothed_loss",
+    _smoothed_target_entropy,
+    tolerance=0.01,
     wrong_answers=lambda: {
         "0 is the floor without smoothing; with it the target is not one-hot, and no prediction matches it "
         "better than the target itself": 0.0,

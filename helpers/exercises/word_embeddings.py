@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from helpers.core import torch_generator
+
 from .grading import Case, Exercise, Mistake
 
-__all__ = ["cosine_similarity", "keep_probabilities", "negative_sampling_loss", "noise_distribution",
-           "skipgram_pairs"]
+__all__ = ["cosine_similarity", "keep_probabilities", "negative_sampling_loss", "noise_distribution", "skipgram_pairs"]
 
 
 # --- cosine similarity ------------------------------------------------------------------------------
@@ -28,7 +29,7 @@ def reference_cosine_similarity(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _cosine_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(0)
+    g = torch_generator(0)
     with_zero = torch.randn(3, 5, generator=g)
     with_zero[1] = 0.0
     return [
@@ -36,8 +37,10 @@ def _cosine_cases() -> list[Case]:
         Case("one-hot vectors", (torch.eye(5)[[0, 2, 4]], torch.eye(5)[[1, 2]])),
         Case("a zero vector", (with_zero, torch.randn(2, 5, generator=g))),
         Case("batch of 1", (torch.randn(1, 5, generator=g), torch.randn(1, 5, generator=g))),
-        Case("float64", (torch.randn(3, 4, generator=g, dtype=torch.float64),
-                         torch.randn(2, 4, generator=g, dtype=torch.float64))),
+        Case(
+            "float64",
+            (torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(2, 4, generator=g, dtype=torch.float64)),
+        ),
     ]
 
 
@@ -45,22 +48,40 @@ def _cosine_nan(a: Tensor, b: Tensor) -> Tensor:
     return (a @ b.T) / (a.norm(dim=1)[:, None] * b.norm(dim=1)[None, :])
 
 
-cosine_similarity = Exercise("cosine_similarity", reference_cosine_similarity, _cosine_cases, [
-    Mistake("a dot product, not a cosine: divide by both vectors' norms", lambda a, b: a @ b.T),
-    Mistake("normalised over the batch axis (dim=0): divide each vector (row) by its own norm, dim=1",
-            lambda a, b: F.normalize(a, dim=0) @ F.normalize(b, dim=0).T),
-    Mistake("a zero vector gives 0/0 = NaN: clamp the norms (F.normalize does) so that its cosine is 0",
-            _cosine_nan),
-    Mistake("divided by the squared norms: the norm is the square root of the sum of squares",
-            lambda a, b: (a @ b.T) / ((a * a).sum(1)[:, None] * (b * b).sum(1)[None, :]).clamp_min(1e-12)),
-])
+cosine_similarity = Exercise(
+    "cosine_similarity",
+    reference_cosine_similarity,
+    _cosine_cases,
+    [
+        Mistake("a dot product, not a cosine: divide by both vectors' norms", lambda a, b: a @ b.T),
+        Mistake(
+            "normalised over the batch axis (dim=0): divide each vector (row) by its own norm, dim=1",
+            lambda a, b: F.normalize(a, dim=0) @ F.normalize(b, dim=0).T,
+        ),
+        Mistake(
+            "a zero vector gives 0/0 = NaN: clamp the norms (F.normalize does) so that its cosine is 0", _cosine_nan
+        ),
+        Mistake(
+            "divided by the squared norms: the norm is the square root of the sum of squares",
+            lambda a, b: (a @ b.T) / ((a * a).sum(1)[:, None] * (b * b).sum(1)[None, :]).clamp_min(1e-12),
+        ),
+    ],
+)
 
 
 # --- skip-gram pairs with a dynamic window ----------------------------------------------------------
 
 
-def _pairs(ids: Tensor, reach: Tensor, *, both_sides: bool = True, include_centre: bool = False,
-           widest: bool = False, right_end: int = 1, wrap: bool = False) -> Tensor:
+def _pairs(
+    ids: Tensor,
+    reach: Tensor,
+    *,
+    both_sides: bool = True,
+    include_centre: bool = False,
+    widest: bool = False,
+    right_end: int = 1,
+    wrap: bool = False,
+) -> Tensor:
     """The reference (default arguments) and, through its switches, the typical mistakes."""
     words, pairs = ids.tolist(), []
     for i, centre in enumerate(words):
@@ -93,18 +114,34 @@ def _pair_cases() -> list[Case]:
     ]
 
 
-skipgram_pairs = Exercise("skipgram_pairs", reference_skipgram_pairs, _pair_cases, [
-    Mistake("the centre is paired with itself: skip offset 0",
-            lambda ids, reach: _pairs(ids, reach, include_centre=True)),
-    Mistake("every centre uses the widest window: centre i pairs with reach[i] words on each side, its own draw",
-            lambda ids, reach: _pairs(ids, reach, widest=True)),
-    Mistake("only the words after the centre: the window reaches b words on both sides",
-            lambda ids, reach: _pairs(ids, reach, both_sides=False)),
-    Mistake("the right end of the window is missing: range's end is exclusive, use range(i - b, i + b + 1)",
-            lambda ids, reach: _pairs(ids, reach, right_end=0)),
-    Mistake("a negative index wraps around to the end of the sentence: the window stops at the sentence's start",
-            lambda ids, reach: _pairs(ids, reach, wrap=True)),
-], canonical=_sorted_pairs)
+skipgram_pairs = Exercise(
+    "skipgram_pairs",
+    reference_skipgram_pairs,
+    _pair_cases,
+    [
+        Mistake(
+            "the centre is paired with itself: skip offset 0",
+            lambda ids, reach: _pairs(ids, reach, include_centre=True),
+        ),
+        Mistake(
+            "every centre uses the widest window: centre i pairs with reach[i] words on each side, its own draw",
+            lambda ids, reach: _pairs(ids, reach, widest=True),
+        ),
+        Mistake(
+            "only the words after the centre: the window reaches b words on both sides",
+            lambda ids, reach: _pairs(ids, reach, both_sides=False),
+        ),
+        Mistake(
+            "the right end of the window is missing: range's end is exclusive, use range(i - b, i + b + 1)",
+            lambda ids, reach: _pairs(ids, reach, right_end=0),
+        ),
+        Mistake(
+            "a negative index wraps around to the end of the sentence: the window stops at the sentence's start",
+            lambda ids, reach: _pairs(ids, reach, wrap=True),
+        ),
+    ],
+    canonical=_sorted_pairs,
+)
 
 
 # --- subsampling and the noise distribution ---------------------------------------------------------
@@ -116,7 +153,7 @@ def reference_keep_probabilities(counts: Tensor, threshold: float) -> Tensor:
 
 
 def _count_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(2)
+    g = torch_generator(2)
     zipf = 1000.0 / torch.arange(1, 21, dtype=torch.float32)  # "the", "of", ... then rarer words
     return [
         Case("Zipf counts", (zipf, 1e-2)),
@@ -127,16 +164,29 @@ def _count_cases() -> list[Case]:
     ]
 
 
-keep_probabilities = Exercise("keep_probabilities", reference_keep_probabilities, _count_cases, [
-    Mistake("that is the probability of discarding the word (eq. 5): keep it with probability min(1, √(t/f))",
-            lambda c, t: 1 - reference_keep_probabilities(c, t)),
-    Mistake("probabilities above 1 for rare words: clamp at 1 (words rarer than t are always kept)",
-            lambda c, t: (t / (c / c.sum())).sqrt()),
-    Mistake("f(w) is the word's share of all tokens, count / total, not its raw count",
-            lambda c, t: (t / c).sqrt().clamp(max=1.0)),
-    Mistake("the square root is missing: keep with probability √(t / f)",
-            lambda c, t: (t / (c / c.sum())).clamp(max=1.0)),
-])
+keep_probabilities = Exercise(
+    "keep_probabilities",
+    reference_keep_probabilities,
+    _count_cases,
+    [
+        Mistake(
+            "that is the probability of discarding the word (eq. 5): keep it with probability min(1, √(t/f))",
+            lambda c, t: 1 - reference_keep_probabilities(c, t),
+        ),
+        Mistake(
+            "probabilities above 1 for rare words: clamp at 1 (words rarer than t are always kept)",
+            lambda c, t: (t / (c / c.sum())).sqrt(),
+        ),
+        Mistake(
+            "f(w) is the word's share of all tokens, count / total, not its raw count",
+            lambda c, t: (t / c).sqrt().clamp(max=1.0),
+        ),
+        Mistake(
+            "the square root is missing: keep with probability √(t / f)",
+            lambda c, t: (t / (c / c.sum())).clamp(max=1.0),
+        ),
+    ],
+)
 
 
 def reference_noise_distribution(counts: Tensor, power: float) -> Tensor:
@@ -145,23 +195,34 @@ def reference_noise_distribution(counts: Tensor, power: float) -> Tensor:
 
 
 def _noise_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(3)
+    g = torch_generator(3)
     counts = torch.randint(1, 1000, (10,), generator=g).float()
     with_unseen = counts.clone()
     with_unseen[[2, 7]] = 0.0
-    return [Case("random counts", (counts, 0.75)), Case("unseen words", (with_unseen, 0.75)),
-            Case("power 0.5", (counts, 0.5)), Case("a one-word vocabulary", (torch.tensor([9.0]), 0.75)),
-            Case("float64", (counts.double(), 0.75))]
+    return [
+        Case("random counts", (counts, 0.75)),
+        Case("unseen words", (with_unseen, 0.75)),
+        Case("power 0.5", (counts, 0.5)),
+        Case("a one-word vocabulary", (torch.tensor([9.0]), 0.75)),
+        Case("float64", (counts.double(), 0.75)),
+    ]
 
 
-noise_distribution = Exercise("noise_distribution", reference_noise_distribution, _noise_cases, [
-    Mistake("that is the unigram distribution: raise the counts to the power (3/4) first",
-            lambda c, p: c / c.sum()),
-    Mistake("it does not sum to 1: divide by the sum of count^power",
-            lambda c, p: c.pow(p) * (c > 0)),
-    Mistake("normalise after the power: (count / total)^power does not sum to 1",
-            lambda c, p: (c / c.sum()).pow(p) * (c > 0)),
-])
+noise_distribution = Exercise(
+    "noise_distribution",
+    reference_noise_distribution,
+    _noise_cases,
+    [
+        Mistake(
+            "that is the unigram distribution: raise the counts to the power (3/4) first", lambda c, p: c / c.sum()
+        ),
+        Mistake("it does not sum to 1: divide by the sum of count^power", lambda c, p: c.pow(p) * (c > 0)),
+        Mistake(
+            "normalise after the power: (count / total)^power does not sum to 1",
+            lambda c, p: (c / c.sum()).pow(p) * (c > 0),
+        ),
+    ],
+)
 
 
 # --- the loss ---------------------------------------------------------------------------------------
@@ -172,26 +233,42 @@ def reference_negative_sampling_loss(positive_scores: Tensor, negative_scores: T
 
 
 def _score_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(5)
+    g = torch_generator(5)
     confident = torch.tensor([200.0, -200.0, 3.0]), torch.tensor([[-200.0, 1.0], [200.0, -1.0], [0.0, 0.5]])
     return [
         Case("random", (torch.randn(6, generator=g), torch.randn(6, 5, generator=g))),
         Case("confident scores (±200)", confident),
         Case("batch of 1, one negative", (torch.randn(1, generator=g), torch.randn(1, 1, generator=g))),
-        Case("float64", (torch.randn(4, generator=g, dtype=torch.float64),
-                         torch.randn(4, 3, generator=g, dtype=torch.float64))),
+        Case(
+            "float64",
+            (torch.randn(4, generator=g, dtype=torch.float64), torch.randn(4, 3, generator=g, dtype=torch.float64)),
+        ),
     ]
 
 
-negative_sampling_loss = Exercise("negative_sampling_loss", reference_negative_sampling_loss, _score_cases, [
-    Mistake("the noise words' term is log σ(−u_n · v_w): the minus sign inside σ is missing",
-            lambda p, n: -F.logsigmoid(p) - F.logsigmoid(n).sum(dim=1)),
-    Mistake("sum over the k noise words, not the mean",
-            lambda p, n: -F.logsigmoid(p) - F.logsigmoid(-n).mean(dim=1)),
-    Mistake("log(sigmoid(x)) underflows to log 0 = −inf for large scores: use F.logsigmoid",
-            lambda p, n: -torch.log(torch.sigmoid(p)) - torch.log(torch.sigmoid(-n)).sum(dim=1)),
-    Mistake("return one loss per (centre, context) pair, shape (batch,), not their mean",
-            lambda p, n: reference_negative_sampling_loss(p, n).mean()),
-    Mistake("that is the objective word2vec maximises; the loss is its negative",
-            lambda p, n: -reference_negative_sampling_loss(p, n)),
-])
+negative_sampling_loss = Exercise(
+    "negative_sampling_loss",
+    reference_negative_sampling_loss,
+    _score_cases,
+    [
+        Mistake(
+            "the noise words' term is log σ(−u_n · v_w): the minus sign inside σ is missing",
+            lambda p, n: -F.logsigmoid(p) - F.logsigmoid(n).sum(dim=1),
+        ),
+        Mistake(
+            "sum over the k noise words, not the mean", lambda p, n: -F.logsigmoid(p) - F.logsigmoid(-n).mean(dim=1)
+        ),
+        Mistake(
+            "log(sigmoid(x)) underflows to log 0 = −inf for large scores: use F.logsigmoid",
+            lambda p, n: -torch.log(torch.sigmoid(p)) - torch.log(torch.sigmoid(-n)).sum(dim=1),
+        ),
+        Mistake(
+            "return one loss per (centre, context) pair, shape (batch,), not their mean",
+            lambda p, n: reference_negative_sampling_loss(p, n).mean(),
+        ),
+        Mistake(
+            "that is the objective word2vec maximises; the loss is its negative",
+            lambda p, n: -reference_negative_sampling_loss(p, n),
+        ),
+    ],
+)

@@ -1,0 +1,36 @@
+"""Shared basics for every notebook: seeding, the device, argument checks, train/eval mode and timing.
+
+One way to do each: seed through :mod:`helpers.core.seeding`, pick and pass a device through
+:mod:`helpers.core.device`, check a learner's arguments with :mod:`helpers.core.checks`.
+"""
+
+from helpers.core.checks import check_choice, check_positive_int, check_probability, check_shape, check_token_ids
+from helpers.core.device import pick_device, resolve_device
+from helpers.core.modes import training_mode
+from helpers.core.seeding import (
+    numpy_generator,
+    python_random,
+    seed_everything,
+    seed_stream,
+    seed_torch,
+    torch_generator,
+)
+from helpers.core.timing import seconds_per_call
+
+__all__ = [
+    "check_choice",
+    "check_positive_int",
+    "check_probability",
+    "check_shape",
+    "check_token_ids",
+    "numpy_generator",
+    "pick_device",
+    "python_random",
+    "resolve_device",
+    "seconds_per_call",
+    "seed_everything",
+    "seed_stream",
+    "seed_torch",
+    "torch_generator",
+    "training_mode",
+]

@@ -1,0 +1,238 @@
+"""Rebalancing a data set with a conditional GAN, tested against oversampling and class weighting.
+
+A conditional GAN (Mirza & Osindero, 2014) feeds the class label to both players: G(z, y) draws an
+example of class y, D(x, y) judges whether x is a real example *of class y*. Here both players are
+the DCGAN of ``helpers.gan_minimax.dcgan``: G gets the one-hot label concatenated to z (as Mirza & Osindero's
+MLP did), D a projection of the label onto its features (Miyato & Koyama, 2018). Trained on every
+class of an imbalanced data set, it can then be asked for as many examples of the minority class as
+are missing.
+
+The test: the same classifier trained on (a) the imbalanced data, (b) random oversampling of the
+minority class (batches drawn with probability ∝ 1 / class count, which is oversampling to balance in
+expectation), (c) class weighting (the cross-entropy weighted by 1 / class count, normalised as
+``F.cross_entropy(weight=)`` does) and (d) the data plus the conditional GAN's minority examples.
+
+Many runs at once: the arms × seeds of the classifier are held as weights stacked on a leading axis
+(``helpers.gan_minimax.stacked_gans.StackedMLP``, one ``torch.baddbmm`` per layer), each run with its own data pool:
+a pool is padded to a common length and its padding is never drawn (probability 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from helpers.core import check_positive_int, seed_everything, torch_generator
+from helpers.gan_minimax.dcgan import DCGANDiscriminator, DCGANGenerator, as_images
+from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
+from helpers.gan_minimax.players import SampledBatches
+from helpers.gan_minimax.stacked_gans import StackedMLP
+from helpers.training import optimizer_step, train
+
+__all__ = [
+    "ConditionalDCGANDiscriminator",
+    "ConditionalDCGANGenerator",
+    "conditional_gan_step",
+    "cut_class",
+    "pad_pools",
+    "train_conditional_gan",
+    "train_stacked_classifiers",
+]
+
+
+def _check_labels(labels: Tensor, num_classes: int) -> None:
+    if not isinstance(labels, Tensor) or labels.dtype != torch.int64:
+        raise TypeError(
+            f"labels must be an integer tensor of dtype torch.long, got "
+            f"{getattr(labels, 'dtype', type(labels).__name__)}; convert integer labels with .long() "
+            f"(float labels are refused, not truncated)"
+        )
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(labels.min())}..{int(labels.max())}")
+
+
+def cut_class(labels: Tensor, minority_class: int, keep: int, *, generator: torch.Generator) -> Tensor:
+    """Indices of every example except those of ``minority_class``, of which ``keep`` random ones stay (sorted)."""
+    _check_labels(labels, int(labels.max()) + 1 if labels.numel() else 1)
+    members = torch.nonzero(labels == minority_class).squeeze(1)
+    if not 0 < keep <= len(members):
+        raise ValueError(f"keep must be in 1..{len(members)} (the examples of class {minority_class}), got {keep}")
+    kept = members[torch.randperm(len(members), generator=generator)[:keep]]
+    return torch.cat([torch.nonzero(labels != minority_class).squeeze(1), kept]).sort().values
+
+
+def pad_pools(pools: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """Stack data pools of different lengths: (runs, longest, ...) and a mask (runs, longest), True on real rows."""
+    if not pools or any(not isinstance(pool, Tensor) or not len(pool) for pool in pools):
+        raise ValueError("pools must be a non-empty list of non-empty tensors (one per run)")
+    if len({(pool.shape[1:], pool.dtype) for pool in pools}) > 1:
+        raise ValueError(
+            "every pool must have the same row shape and dtype: "
+            f"{sorted({(tuple(p.shape[1:]), str(p.dtype)) for p in pools})}"
+        )
+    longest = max(len(pool) for pool in pools)
+    padded = torch.zeros(len(pools), longest, *pools[0].shape[1:], dtype=pools[0].dtype)
+    mask = torch.zeros(len(pools), longest, dtype=torch.bool)
+    for run, pool in enumerate(pools):
+        padded[run, : len(pool)], mask[run, : len(pool)] = pool, True
+    return padded, mask
+
+
+class ConditionalDCGANGenerator(DCGANGenerator):
+    """G(z, y): the DCGAN generator with the one-hot label concatenated to z (Mirza & Osindero's conditioning).
+
+    z (batch, noise_dim), labels (batch,) -> images (batch, 1, 28, 28) in [-1, 1].
+    """
+
+    def __init__(self, noise_dim: int, *, num_classes: int = 10, width: int = 16):
+        super().__init__(
+            check_positive_int(noise_dim, "noise_dim") + check_positive_int(num_classes, "num_classes"), width=width
+        )
+        self.noise_dim, self.num_classes = noise_dim, num_classes
+
+    def forward(self, z: Tensor, labels: Tensor) -> Tensor:  # type: ignore[override]
+        if z.dim() != 2 or z.shape[1] != self.noise_dim or labels.shape != z.shape[:1]:
+            raise ValueError(
+                f"z must be (batch, {self.noise_dim}) and labels (batch,), got {tuple(z.shape)} "
+                f"and {tuple(labels.shape)}"
+            )
+        code = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1)  # (batch, noise_dim + classes)
+        return self.upsample(self.project(code).reshape(-1, 2 * self.width, 7, 7))  # (batch, 1, 28, 28)
+
+    def sample(self, labels: Tensor, *, generator: torch.Generator | None = None) -> Tensor:  # type: ignore[override]
+        """One image per label, (count, 1, 28, 28), no gradient, in eval mode (mode restored)."""
+        _check_labels(labels, self.num_classes)
+        if labels.dim() != 1 or not len(labels):
+            raise ValueError(f"labels must be a non-empty 1-D tensor, got shape {tuple(labels.shape)}")
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            images = self(torch.randn(len(labels), self.noise_dim, generator=generator), labels)
+        self.train(was_training)
+        return images
+
+
+class ConditionalDCGANDiscriminator(nn.Module):
+    """D(x, y): the DCGAN discriminator with a projection of the label (Miyato & Koyama, 2018).
+
+    logit = w·h + embed(y)·h, where h (batch, 2w·7·7) are D's convolutional features: a fake of the
+    wrong class is rejected through the second term. images (batch, 1, 28, 28), labels (batch,) -> (batch,).
+    """
+
+    def __init__(self, *, num_classes: int = 10, width: int = 16):
+        super().__init__()
+        self.num_classes = check_positive_int(num_classes, "num_classes")
+        body = DCGANDiscriminator(width=width).net
+        self.features, self.output = body[:-1], body[-1]  # (batch, 2w·7·7), then the linear logit
+        self.embedding = nn.Embedding(num_classes, self.output.in_features)
+        nn.init.zeros_(self.embedding.weight)  # start as the unconditional D
+
+    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
+        h = self.features(as_images(x))  # (batch, 2w·7·7)
+        return self.output(h).squeeze(-1) + (self.embedding(labels) * h).sum(-1)  # (batch,)
+
+
+def conditional_gan_step(
+    generator: ConditionalDCGANGenerator,
+    discriminator: ConditionalDCGANDiscriminator,
+    generator_optimizer: torch.optim.Optimizer,
+    discriminator_optimizer: torch.optim.Optimizer,
+) -> Callable[[tuple[Tensor, Tensor]], dict[str, float]]:
+    """Algorithm 1 (k = 1, non-saturating G loss) with labels, for ``helpers.training.train``.
+
+    Each call takes a real batch ``(images, labels)``; G is asked for the same labels, so it sees the
+    classes as often as the data has them. Both updates go through ``helpers.training.optimizer_step``.
+    """
+
+    def step(batch: tuple[Tensor, Tensor]) -> dict[str, float]:
+        real, labels = batch
+        fake = generator(torch.randn(len(labels), generator.noise_dim), labels)
+        d_loss = discriminator_loss(discriminator(real, labels), discriminator(fake.detach(), labels))
+        optimizer_step(discriminator_optimizer, d_loss)
+        g_loss = generator_loss(discriminator(fake, labels), "non_saturating")
+        optimizer_step(generator_optimizer, g_loss)  # D's gradients from this pass are cleared on its turn
+        return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach())}
+
+    return step
+
+
+def _draw(mask: Tensor, count: int, stream: torch.Generator, probabilities: Tensor | None = None) -> Tensor:
+    """(runs, count) indices into each run's pool, never into its padding."""
+    weights = mask.double() if probabilities is None else probabilities
+    return torch.multinomial(weights, count, replacement=True, generator=stream)
+
+
+def _gather(pool: Tensor, index: Tensor) -> Tensor:  # pool (runs, n, ...), index (runs, b) -> (runs, b, ...)
+    return pool[torch.arange(len(pool)).unsqueeze(1), index]
+
+
+def train_stacked_classifiers(
+    inputs: Tensor,
+    labels: Tensor,
+    probabilities: Tensor,
+    class_weights: Tensor,
+    *,
+    seeds: int,
+    steps: int,
+    hidden: int = 64,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    num_classes: int = 10,
+) -> StackedMLP:
+    """One MLP classifier [features, hidden, num_classes] per run, run r = arm * seeds + seed.
+
+    inputs (runs, pool, features), labels (runs, pool), probabilities (runs, pool): how each run draws its
+    batches (0 on padding); class_weights (runs, num_classes): each run's cross-entropy weights. Run r is
+    initialised like seed ``r % seeds``, so every arm starts from the same weights for a seed (a paired test).
+    """
+    runs = inputs.shape[0]
+    if runs % seeds or probabilities.shape != labels.shape or class_weights.shape != (runs, num_classes):
+        raise ValueError(
+            "runs must be arms × seeds, with labels/probabilities (runs, pool) and class_weights (runs, num_classes)"
+        )
+    _check_labels(labels, num_classes)
+    model = StackedMLP(seeds, [inputs.shape[2], hidden, num_classes])
+    with torch.no_grad():  # the same initial weights for every arm of a seed
+        for parameter in model.parameters():
+            parameter.set_(parameter.repeat(runs // seeds, 1, 1))
+    optimizer = torch.optim.Adam(model.parameters(), learning_rate)
+    stream = torch_generator(seeds, "rebalancing.minibatches")
+    for _ in range(check_positive_int(steps, "steps")):
+        index = _draw(probabilities > 0, batch_size, stream, probabilities)  # (runs, batch)
+        x, y = _gather(inputs, index), _gather(labels, index)
+        losses = F.cross_entropy(model(x).flatten(0, 1), y.flatten(), reduction="none").view(runs, batch_size)
+        weights = torch.gather(class_weights, 1, y)  # (runs, batch): F.cross_entropy(weight=)'s weighted mean
+        optimizer_step(optimizer, ((losses * weights).sum(1) / weights.sum(1)).sum())
+    return model
+
+
+def train_conditional_gan(
+    seed: int, images: Tensor, classes: Tensor, *, steps: int = 400, width: int = 8
+) -> ConditionalDCGANGenerator:
+    """Notebook 03's conditional DCGAN on ``images`` (n, 1, 28, 28) with labels ``classes`` (n,): its generator.
+
+    z of 32 dimensions, Adam lr 1e-3 with β1 = 0.5, batches of 64 drawn at random. The run seeds itself and
+    prints nothing, so it can be one job of ``helpers.training.workers.map_in_processes``.
+    """
+    _check_labels(classes, 10)
+    if len(images) != len(classes):
+        raise ValueError(f"got {len(images)} images but {len(classes)} labels; give one label per image")
+    seed_everything(seed)
+    generator, discriminator = ConditionalDCGANGenerator(32, width=width), ConditionalDCGANDiscriminator(width=width)
+    optimizers = [
+        torch.optim.Adam(player.parameters(), 1e-3, betas=(0.5, 0.999)) for player in (generator, discriminator)
+    ]
+
+    def real_batch(count: int) -> tuple[Tensor, Tensor]:
+        index = torch.randint(len(classes), (count,))
+        return images[index], classes[index]
+
+    train(
+        conditional_gan_step(generator, discriminator, *optimizers),
+        SampledBatches(real_batch, 64, check_positive_int(steps, "steps")),
+        show_progress=False,
+    )
+    return generator

@@ -1,0 +1,68 @@
+"""Independent runs (folds, seeds) shared among worker processes: two cores, two runs at once.
+
+A notebook that repeats an experiment over folds or seeds spends most of its time in runs that do not
+depend on each other. PyTorch's own threads help little on the small models of this course, so
+:func:`map_in_processes` gives each run a process of one thread instead. Every run must seed itself
+(``helpers.core.seed_everything(seed)`` or ``helpers.core.seed_torch``); the results are then the same for any
+number of workers, in the order of the jobs.
+
+The function and its arguments travel to the workers by plain pickle, so the function must be defined
+in a module (not in a notebook cell), and it must print nothing: a worker's output would land in the
+notebook at an unpredictable place.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import torch
+
+from helpers.core import check_positive_int
+from helpers.training.progress import progress
+
+__all__ = ["map_in_processes"]
+
+
+def map_in_processes(function: Callable, jobs: Sequence[tuple], *, workers: int, description: str = "runs") -> list:
+    """``[function(*job) for job in jobs]``, computed by ``workers`` processes of one thread each.
+
+    ``workers=1`` runs the jobs here, one after the other, also on one thread: the same sums in the same
+    order, so the same results as any number of workers.
+    """
+    workers = check_positive_int(workers, "workers")
+    if workers == 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return [function(*job) for job in progress(jobs, description)]
+        finally:
+            torch.set_num_threads(threads)  # the caller's count, as it was
+    try:  # plain pickle both ways: tensors travel as bytes, not as shared-memory handles (a file each)
+        pickled = [pickle.dumps((function, job)) for job in jobs]
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ValueError(
+            f"workers={workers} sends {getattr(function, '__name__', function)!r} and its arguments "
+            f"to other processes, but they cannot be pickled ({error}); define the function in a "
+            "module (not a notebook cell or a lambda), or use workers=1"
+        ) from None
+    # spawn, not fork: a forked copy of a process whose PyTorch threads have started can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+        futures = [pool.submit(_call, job) for job in pickled]
+        for _ in progress(as_completed(futures), description, total=len(futures)):
+            pass
+        return [pickle.loads(future.result()) for future in futures]
+
+
+def _one_thread() -> None:
+    """Each worker: one thread (the workers are the parallelism) and PyTorch's deterministic kernels."""
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _call(pickled_job: bytes) -> bytes:
+    function, job = pickle.loads(pickled_job)
+    return pickle.dumps(function(*job))
