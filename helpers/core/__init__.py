@@ -5,7 +5,7 @@ One way to do each: seed through :mod:`helpers.core.seeding`, pick and pass a de
 """
 
 from helpers.core.checks import check_choice, check_positive_int, check_probability, check_shape, check_token_ids
-from helpers.core.device import pick_device, resolve_device
+from helpers.core.device import model_device, pick_device, resolve_device
 from helpers.core.modes import training_mode
 from helpers.core.seeding import (
     numpy_generator,
@@ -23,6 +23,7 @@ __all__ = [
     "check_probability",
     "check_shape",
     "check_token_ids",
+    "model_device",
     "numpy_generator",
     "pick_device",
     "python_random",

@@ -12,7 +12,7 @@ import torch
 
 from helpers.core.checks import check_choice
 
-__all__ = ["pick_device", "resolve_device"]
+__all__ = ["model_device", "pick_device", "resolve_device"]
 
 _DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -35,6 +35,12 @@ def pick_device(prefer: str | None = None) -> torch.device:
     if choice == "auto":
         choice = "cuda" if cuda_ok else "mps" if mps_ok else "cpu"
     return torch.device(choice)
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where ``model``'s parameters live (the CPU for a model without parameters): inputs go there too."""
+    parameter = next(model.parameters(), None)
+    return torch.device("cpu") if parameter is None else parameter.device
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from helpers.core import check_choice, check_positive_int, seed_everything
+from helpers.core import check_choice, check_positive_int, resolve_device, seed_everything, training_mode
 from helpers.gan_minimax.players import MLPDiscriminator, MLPGenerator, SampledBatches, gan_step
 from helpers.training import train
 
@@ -70,11 +70,9 @@ class DCGANGenerator(nn.Module):
 
     def sample(self, count: int, *, generator: torch.Generator | None = None) -> Tensor:
         """``count`` images (no gradient), in eval mode (batch norm's running statistics); mode restored."""
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
-            images = self(torch.randn(check_positive_int(count, "count"), self.noise_dim, generator=generator))
-        self.train(was_training)
+        with training_mode(self, False):
+            with torch.no_grad():
+                images = self(torch.randn(check_positive_int(count, "count"), self.noise_dim, generator=generator))
         return images
 
 
@@ -120,7 +118,9 @@ class DigitClassifier(nn.Module):
         return self.net(as_images(x))  # (batch, num_classes)
 
 
-def train_digit_gan(kind: str, seed: int, real: Tensor, *, steps: int) -> nn.Module:
+def train_digit_gan(
+    kind: str, seed: int, real: Tensor, *, steps: int, device: torch.device | str | None = None
+) -> nn.Module:
     """One run of notebook 03's comparison on ``real`` digits ``(n, 784)`` in [-1, 1]; returns its generator.
 
     ``"DCGAN"``: this module's pair at width 16, Adam lr 1e-3. ``"MLP GAN"``: the 2014 paper's kind, two
@@ -129,12 +129,14 @@ def train_digit_gan(kind: str, seed: int, real: Tensor, *, steps: int) -> nn.Mod
     and prints nothing, so it can be one job of ``helpers.training.workers.map_in_processes``.
     """
     check_choice(kind, ("DCGAN", "MLP GAN"), "kind")
+    device = resolve_device(device)
     seed_everything(seed)
     if kind == "DCGAN":
         generator, discriminator, learning_rate = DCGANGenerator(32, width=16), DCGANDiscriminator(width=16), 1e-3
     else:
         generator = MLPGenerator(32, 784, hidden=256, tanh_output=True)
         discriminator, learning_rate = MLPDiscriminator(784, hidden=256), 2e-4
+    generator, discriminator, real = generator.to(device), discriminator.to(device), real.to(device)
     optimizers = [
         torch.optim.Adam(player.parameters(), learning_rate, betas=(0.5, 0.999))
         for player in (generator, discriminator)

@@ -118,13 +118,14 @@ def gan_step(
         nonlocal calls, last_g_loss
         calls += 1
         batch = real.shape[0]
-        fake = generator(torch.randn(batch, noise_dim)).detach()  # no gradient into G on D's turn
+        fake = generator(torch.randn(batch, noise_dim, device=real.device)).detach()  # no gradient into G on D's turn
         real_logits, fake_logits = discriminator(real), discriminator(fake)
         d_loss = discriminator_loss(real_logits, fake_logits)
         optimizer_step(discriminator_optimizer, d_loss)
         if calls % d_steps == 0:
             for _ in range(g_steps):
-                g_loss = generator_loss(discriminator(generator(torch.randn(batch, noise_dim))), generator_loss_kind)
+                z = torch.randn(batch, noise_dim, device=real.device)
+                g_loss = generator_loss(discriminator(generator(z)), generator_loss_kind)
                 optimizer_step(generator_optimizer, g_loss)  # D's gradients from this pass are cleared on its turn
                 last_g_loss = float(g_loss.detach())
         metrics = {"d_loss": float(d_loss.detach())}

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, seed_everything, torch_generator
+from helpers.core import check_positive_int, resolve_device, seed_everything, torch_generator, training_mode
 from helpers.gan_minimax.dcgan import DCGANDiscriminator, DCGANGenerator, as_images
 from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
 from helpers.gan_minimax.players import SampledBatches
@@ -107,11 +107,9 @@ class ConditionalDCGANGenerator(DCGANGenerator):
         _check_labels(labels, self.num_classes)
         if labels.dim() != 1 or not len(labels):
             raise ValueError(f"labels must be a non-empty 1-D tensor, got shape {tuple(labels.shape)}")
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
-            images = self(torch.randn(len(labels), self.noise_dim, generator=generator), labels)
-        self.train(was_training)
+        with training_mode(self, False):
+            with torch.no_grad():
+                images = self(torch.randn(len(labels), self.noise_dim, generator=generator), labels)
         return images
 
 
@@ -149,7 +147,7 @@ def conditional_gan_step(
 
     def step(batch: tuple[Tensor, Tensor]) -> dict[str, float]:
         real, labels = batch
-        fake = generator(torch.randn(len(labels), generator.noise_dim), labels)
+        fake = generator(torch.randn(len(labels), generator.noise_dim, device=real.device), labels)
         d_loss = discriminator_loss(discriminator(real, labels), discriminator(fake.detach(), labels))
         optimizer_step(discriminator_optimizer, d_loss)
         g_loss = generator_loss(discriminator(fake, labels), "non_saturating")
@@ -166,7 +164,7 @@ def _draw(mask: Tensor, count: int, stream: torch.Generator, probabilities: Tens
 
 
 def _gather(pool: Tensor, index: Tensor) -> Tensor:  # pool (runs, n, ...), index (runs, b) -> (runs, b, ...)
-    return pool[torch.arange(len(pool)).unsqueeze(1), index]
+    return pool[torch.arange(len(pool), device=pool.device).unsqueeze(1), index]
 
 
 def train_stacked_classifiers(
@@ -181,13 +179,16 @@ def train_stacked_classifiers(
     batch_size: int = 64,
     learning_rate: float = 1e-3,
     num_classes: int = 10,
+    device: torch.device | str | None = None,
 ) -> StackedMLP:
     """One MLP classifier [features, hidden, num_classes] per run, run r = arm * seeds + seed.
 
     inputs (runs, pool, features), labels (runs, pool), probabilities (runs, pool): how each run draws its
     batches (0 on padding); class_weights (runs, num_classes): each run's cross-entropy weights. Run r is
     initialised like seed ``r % seeds``, so every arm starts from the same weights for a seed (a paired test).
+    The minibatches are drawn on the CPU (the same on every device) and trained on ``device``.
     """
+    device = resolve_device(device)
     runs = inputs.shape[0]
     if runs % seeds or probabilities.shape != labels.shape or class_weights.shape != (runs, num_classes):
         raise ValueError(
@@ -198,10 +199,12 @@ def train_stacked_classifiers(
     with torch.no_grad():  # the same initial weights for every arm of a seed
         for parameter in model.parameters():
             parameter.set_(parameter.repeat(runs // seeds, 1, 1))
+    model.to(device)
+    inputs, labels, class_weights = inputs.to(device), labels.to(device), class_weights.to(device)
     optimizer = torch.optim.Adam(model.parameters(), learning_rate)
     stream = torch_generator(seeds, "rebalancing.minibatches")
     for _ in range(check_positive_int(steps, "steps")):
-        index = _draw(probabilities > 0, batch_size, stream, probabilities)  # (runs, batch)
+        index = _draw(probabilities > 0, batch_size, stream, probabilities).to(device)  # (runs, batch)
         x, y = _gather(inputs, index), _gather(labels, index)
         losses = F.cross_entropy(model(x).flatten(0, 1), y.flatten(), reduction="none").view(runs, batch_size)
         weights = torch.gather(class_weights, 1, y)  # (runs, batch): F.cross_entropy(weight=)'s weighted mean
@@ -210,7 +213,13 @@ def train_stacked_classifiers(
 
 
 def train_conditional_gan(
-    seed: int, images: Tensor, classes: Tensor, *, steps: int = 400, width: int = 8
+    seed: int,
+    images: Tensor,
+    classes: Tensor,
+    *,
+    steps: int = 400,
+    width: int = 8,
+    device: torch.device | str | None = None,
 ) -> ConditionalDCGANGenerator:
     """Notebook 03's conditional DCGAN on ``images`` (n, 1, 28, 28) with labels ``classes`` (n,): its generator.
 
@@ -220,8 +229,11 @@ def train_conditional_gan(
     _check_labels(classes, 10)
     if len(images) != len(classes):
         raise ValueError(f"got {len(images)} images but {len(classes)} labels; give one label per image")
+    device = resolve_device(device)
     seed_everything(seed)
-    generator, discriminator = ConditionalDCGANGenerator(32, width=width), ConditionalDCGANDiscriminator(width=width)
+    generator = ConditionalDCGANGenerator(32, width=width).to(device)
+    discriminator = ConditionalDCGANDiscriminator(width=width).to(device)
+    images, classes = images.to(device), classes.to(device)
     optimizers = [
         torch.optim.Adam(player.parameters(), 1e-3, betas=(0.5, 0.999)) for player in (generator, discriminator)
     ]

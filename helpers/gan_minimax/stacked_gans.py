@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, check_shape, torch_generator
+from helpers.core import check_positive_int, check_shape, resolve_device, torch_generator
 from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
 from helpers.gan_minimax.mode_metrics import mode_coverage, sample_mixture
 from helpers.training import optimizer_step
@@ -141,6 +141,7 @@ def train_stacked_gans(
     record_every: int = 200,
     evaluation_samples: int = 2500,
     description: str = "",
+    device: torch.device | str | None = None,
 ) -> tuple[StackedMLP, RingHistory]:
     """Train ``seeds`` GANs on the mixture at ``centers`` (seeds 0..seeds-1), all at once.
 
@@ -148,7 +149,9 @@ def train_stacked_gans(
     defaults to ``learning_rate``); both are updated once per step, so every arm that keeps ``steps``
     gives G the same number of updates. Returns the stacked generator and a :class:`RingHistory`
     (metrics on ``evaluation_samples`` samples per seed every ``record_every`` steps and at the end).
+    Data and noise are drawn on the CPU (the same numbers on every device) and moved to ``device``.
     """
+    device = resolve_device(device)
     check_shape(centers, (None, 2), "centers", "(modes, 2)")
     seeds, steps, pack = (check_positive_int(v, n) for v, n in ((seeds, "seeds"), (steps, "steps"), (pack, "pack")))
     if check_positive_int(batch_size, "batch_size") % pack:
@@ -159,6 +162,7 @@ def train_stacked_gans(
     discriminator = StackedMLP(
         seeds, [2 * pack, *discriminator_sizes, 1], stream="stacked_gans.discriminator_init", leaky=True
     )
+    generator, discriminator = generator.to(device), discriminator.to(device)
     d_rate = discriminator_learning_rate if discriminator_learning_rate is not None else learning_rate
     g_opt = torch.optim.Adam(generator.parameters(), learning_rate, betas=betas)
     d_opt = torch.optim.Adam(discriminator.parameters(), d_rate, betas=betas)
@@ -167,7 +171,7 @@ def train_stacked_gans(
     noise_stream = torch_generator(seeds, "stacked_gans.noise")
     probe_noise = torch.randn(
         seeds, evaluation_samples, noise_dim, generator=torch_generator(0, "stacked_gans.probe_noise")
-    )
+    ).to(device)
     sampler = lambda count, stream: sample_mixture(count, centers, std=std, generator=stream)  # noqa: E731
     history = RingHistory()
     bar = ProgressBar(steps, description) if description else None
@@ -176,8 +180,8 @@ def train_stacked_gans(
         return discriminator(x.reshape(seeds, -1, 2 * pack)).squeeze(-1)
 
     for step in range(1, steps + 1):
-        real = _draw(batch_size, seeds, sampler, data_streams)  # (seeds, batch, 2)
-        fake = generator(torch.randn(seeds, batch_size, noise_dim, generator=noise_stream))
+        real = _draw(batch_size, seeds, sampler, data_streams).to(device)  # (seeds, batch, 2)
+        fake = generator(torch.randn(seeds, batch_size, noise_dim, generator=noise_stream).to(device))
         real_logits, fake_logits = judge(real), judge(fake.detach())
         d_loss = discriminator_loss(real_logits.flatten(), fake_logits.flatten()) * seeds  # sum over seeds
         optimizer_step(d_opt, d_loss)
@@ -187,14 +191,14 @@ def train_stacked_gans(
             scheduler.step()
         if step % record_every == 0 or step == steps:
             with torch.no_grad():
-                samples = generator(probe_noise)  # (seeds, evaluation_samples, 2)
+                samples = generator(probe_noise).cpu()  # (seeds, evaluation_samples, 2)
                 metrics = [mode_coverage(samples[s], centers, std=std) for s in range(seeds)]
                 accuracy = ((real_logits > 0).float().mean(1) + (fake_logits < 0).float().mean(1)) / 2
             history.steps.append(step)
             history.counts.append(torch.tensor([m["counts"] for m in metrics]))
             history.high_quality.append(torch.tensor([m["high_quality"] for m in metrics]))
-            history.d_accuracy.append(accuracy)
-            history.g_grad_norm.append(_per_seed_norm(list(generator.parameters())))
+            history.d_accuracy.append(accuracy.cpu())
+            history.g_grad_norm.append(_per_seed_norm(list(generator.parameters())).cpu())
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -43,7 +43,9 @@ from helpers.core import (
     check_probability,
     check_shape,
     check_token_ids,
+    model_device,
     torch_generator,
+    training_mode,
 )
 from helpers.data.text import Vocabulary, pad_batch, tokenize
 
@@ -276,11 +278,10 @@ def predict_probabilities(model: nn.Module, vocabulary: Vocabulary, texts: Seque
     for text, ids in zip(texts, encoded):
         if not ids:
             raise ValueError(f"{text!r} has no words after tokenisation (clean_str keeps letters, digits, ,!?'())")
-    was_training = model.training
-    model.eval()
-    ids, _ = pad_batch(encoded, getattr(model, "padding_id", 0))
-    probabilities = torch.softmax(model(ids), dim=1)
-    model.train(was_training)  # the caller's mode, as it was
+    with training_mode(model, False):
+        ids, _ = pad_batch(encoded, getattr(model, "padding_id", 0))
+        ids = ids.to(model_device(model))
+        probabilities = torch.softmax(model(ids), dim=1)
     return probabilities
 
 
@@ -321,21 +322,19 @@ def top_ngrams(
 
     Each sentence contributes the n-gram that won its max (the one the classifier sees).
     """
-    was_training = model.training
-    model.eval()
-    h = model.window_sizes[window_index]
-    best: dict[int, dict[str, float]] = {f: {} for f in filters}
-    for ids, _ in batches:
-        trace = model.trace(ids)
-        values, winners = trace.pooled[window_index], trace.winners[window_index]  # (batch, maps)
-        for f in filters:
-            for row, (value, start) in enumerate(zip(values[:, f].tolist(), winners[:, f].tolist())):
-                words = [
-                    vocabulary.tokens[i]
-                    for i in trace.padded_ids[row, start : start + h].tolist()
-                    if i != model.padding_id
-                ]
-                ngram = " ".join(words)
-                best[f][ngram] = max(value, best[f].get(ngram, -math.inf))
-    model.train(was_training)
+    with training_mode(model, False):
+        h = model.window_sizes[window_index]
+        best: dict[int, dict[str, float]] = {f: {} for f in filters}
+        for ids, _ in batches:
+            trace = model.trace(ids.to(model_device(model)))
+            values, winners = trace.pooled[window_index], trace.winners[window_index]  # (batch, maps)
+            for f in filters:
+                for row, (value, start) in enumerate(zip(values[:, f].tolist(), winners[:, f].tolist())):
+                    words = [
+                        vocabulary.tokens[i]
+                        for i in trace.padded_ids[row, start : start + h].tolist()
+                        if i != model.padding_id
+                    ]
+                    ngram = " ".join(words)
+                    best[f][ngram] = max(value, best[f].get(ngram, -math.inf))
     return {f: sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k] for f, scores in best.items()}

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
-from helpers.core import check_positive_int, seed_torch, torch_generator
+from helpers.core import check_positive_int, model_device, resolve_device, seed_torch, torch_generator
 from helpers.data.readers import read_text_lines
 from helpers.data.text import Vocabulary, pad_batch, padded_loader, tokenize
 from helpers.text_cnn.model import TextCNN, embedding_matrix
@@ -188,7 +188,8 @@ class TextClassifier:
         if empty:
             raise ValueError(f"sentences {empty[:5]} have no words after tokenising: nothing to classify")
         self.model.eval()
-        predictions = self.model(pad_batch(encoded, self.model.padding_id)[0]).argmax(dim=1)
+        ids = pad_batch(encoded, self.model.padding_id)[0].to(model_device(self.model))
+        predictions = self.model(ids).argmax(dim=1)
         return [self.classes[i] for i in predictions.tolist()]
 
     def accuracy(self, sentences: Sequence[str | Sequence[str]], labels: Sequence[Hashable]) -> float:
@@ -196,7 +197,7 @@ class TextClassifier:
         targets, _ = label_ids(labels, self.classes)
         encoded = _checked_encoding(self.encode(sentences), targets)
         loader = length_bucketed_loader(encoded, targets, batch_size=500, padding_id=self.model.padding_id)
-        return evaluate_classifier(self.model, loader)["accuracy"]
+        return evaluate_classifier(self.model, loader, device=model_device(self.model))["accuracy"]
 
 
 def _words(sentence: str | Sequence[str], lowercase: bool) -> list[str]:
@@ -236,6 +237,7 @@ def train_text_cnn(
     validation_fraction: float = 0.1,
     seed: int = 0,
     show_progress: bool = True,
+    device: torch.device | str | None = None,
 ) -> TextClassifier:
     """Train Kim (2014)'s CNN on ``sentences`` (strings, or lists of words) and their ``labels``.
 
@@ -246,7 +248,9 @@ def train_text_cnn(
     ``mode`` "static", "non-static" or "multichannel" needs ``word_vectors`` (a
     :class:`helpers.word_embeddings.word_vectors.WordVectors` or a dict word -> vector); their words join the
     vocabulary, so that a word never seen in training still has its pretrained vector.
+    ``device``: where the model trains (``None``: the CPU); the returned classifier's model stays there.
     """
+    device = resolve_device(device)
     targets, classes = label_ids(labels)
     if len(classes) < 2:
         raise ValueError(f"every label is {classes[0]!r}: a classifier needs at least two classes")
@@ -281,13 +285,14 @@ def train_text_cnn(
         dropout=dropout,
         pooling=pooling,
         padding_id=0,
-    )
+    ).to(device)
     # fused: one kernel for the whole update, ~4x faster than the default on the embedding table (measured)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=learning_rate, fused=True)
     step = supervised_step(
         model,
         optimizer,
         F.cross_entropy,
+        device=device,
         after_step=None if max_norm is None else lambda: model.apply_max_norm(max_norm),
     )
     generator = torch_generator(seed)
@@ -302,7 +307,7 @@ def train_text_cnn(
         model=model,
         monitor="val_accuracy",
         patience=patience,
-        evaluate=lambda: evaluate_classifier(model, held_out, prefix="val_"),
+        evaluate=lambda: evaluate_classifier(model, held_out, prefix="val_", device=device),
         show_progress=show_progress,
     )
     model.eval()

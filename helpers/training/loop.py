@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.core import check_choice, check_positive_int
+from helpers.core import check_choice, check_positive_int, training_mode
 from helpers.training.progress import ProgressBar
 
 Metrics = dict[str, float]
@@ -208,16 +208,14 @@ def evaluate_classifier(
     The keys are ``loss`` and ``accuracy``; ``prefix="val_"`` names them for the validation set.
     The model's training/eval mode is restored afterwards.
     """
-    was_training = model.training
-    model.eval()
-    total_loss, correct, count = 0.0, 0, 0
-    for batch in batches:
-        inputs, targets = _to_device(batch, device)
-        logits = model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
-        total_loss += float(nn.functional.cross_entropy(logits, targets, reduction="sum"))
-        correct += int((logits.argmax(dim=-1) == targets).sum())
-        count += int(targets.numel())
-    model.train(was_training)
+    with training_mode(model, False):
+        total_loss, correct, count = 0.0, 0, 0
+        for batch in batches:
+            inputs, targets = _to_device(batch, device)
+            logits = model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
+            total_loss += float(nn.functional.cross_entropy(logits, targets, reduction="sum"))
+            correct += int((logits.argmax(dim=-1) == targets).sum())
+            count += int(targets.numel())
     if count == 0:
         raise ValueError("evaluate_classifier got no examples: the evaluation batches are empty")
     return {f"{prefix}loss": total_loss / count, f"{prefix}accuracy": correct / count}

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, check_probability, check_shape, check_token_ids
+from helpers.core import check_positive_int, check_probability, check_shape, check_token_ids, training_mode
 from helpers.self_attention.attention import MultiHeadAttention
 from helpers.self_attention.masks import causal_mask
 
@@ -417,9 +417,7 @@ class Transformer(nn.Module):
     def attention_maps(self, source: Tensor, target_in: Tensor) -> dict[str, list[Tensor]]:
         """All attention weights for one teacher-forced pass: ``encoder``, ``decoder`` (self-attention) and
         ``cross`` (encoder-decoder), one ``(batch, heads, q_len, k_len)`` per layer; the mode is restored."""
-        was_training = self.training
-        self.eval()
-        memory, memory_mask, encoder_weights = self.encode(source, need_weights=True)
-        _, self_weights, cross_weights = self.decode(target_in, memory, memory_mask, need_weights=True)
-        self.train(was_training)
+        with training_mode(self, False):
+            memory, memory_mask, encoder_weights = self.encode(source, need_weights=True)
+            _, self_weights, cross_weights = self.decode(target_in, memory, memory_mask, need_weights=True)
         return {"encoder": encoder_weights, "decoder": self_weights, "cross": cross_weights}

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, check_probability, check_shape
+from helpers.core import check_positive_int, check_probability, check_shape, training_mode
 
 __all__ = [
     "average_weights",
@@ -115,19 +115,17 @@ def greedy_decode(model: nn.Module, source: Tensor, *, max_length: int, bos_id: 
     train/eval mode is restored afterwards.
     """
     _check_decoding(model, source, max_length, bos_id, eos_id)
-    was_training = model.training
-    model.eval()
-    memory, memory_mask, _ = model.encode(source)
-    generated = torch.full((source.size(0), 1), bos_id, dtype=torch.long, device=source.device)
-    finished = torch.zeros(source.size(0), dtype=torch.bool, device=source.device)
-    for _ in range(max_length):
-        logits = model.decode(generated, memory, memory_mask)[0][:, -1]  # (batch, target_vocabulary): next token
-        next_token = logits.argmax(dim=-1).masked_fill(finished, model.padding_id)
-        generated = torch.cat([generated, next_token[:, None]], dim=1)
-        finished |= next_token == eos_id
-        if bool(finished.all()):
-            break
-    model.train(was_training)
+    with training_mode(model, False):
+        memory, memory_mask, _ = model.encode(source)
+        generated = torch.full((source.size(0), 1), bos_id, dtype=torch.long, device=source.device)
+        finished = torch.zeros(source.size(0), dtype=torch.bool, device=source.device)
+        for _ in range(max_length):
+            logits = model.decode(generated, memory, memory_mask)[0][:, -1]  # (batch, target_vocabulary): next token
+            next_token = logits.argmax(dim=-1).masked_fill(finished, model.padding_id)
+            generated = torch.cat([generated, next_token[:, None]], dim=1)
+            finished |= next_token == eos_id
+            if bool(finished.all()):
+                break
     return generated[:, 1:]
 
 
@@ -152,31 +150,29 @@ def beam_search(
     width = check_positive_int(beam_width, "beam_width")
     if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha < 0:
         raise ValueError(f"alpha (the length penalty's exponent) must be a number >= 0, got {alpha!r}")
-    was_training = model.training
-    model.eval()
-    memory, memory_mask, _ = model.encode(source)
-    batch, device = source.size(0), source.device
-    memory, memory_mask = memory.repeat_interleave(width, 0), memory_mask.repeat_interleave(width, 0)
-    tokens = torch.full((batch, width, 1), bos_id, dtype=torch.long, device=device)
-    scores = torch.full((batch, width), -math.inf, device=device)
-    scores[:, 0] = 0.0  # one live prefix (<bos>) per source at the start: no duplicate beams
-    finished = torch.zeros(batch, width, dtype=torch.bool, device=device)
-    lengths = torch.zeros(batch, width, device=device)
-    for _ in range(max_length):
-        logits = model.decode(tokens.view(batch * width, -1), memory, memory_mask)[0][:, -1]
-        log_probs = logits.float().log_softmax(-1).view(batch, width, -1)  # (batch, width, vocabulary)
-        vocabulary = log_probs.size(-1)
-        padding_only = torch.full((vocabulary,), -math.inf, device=device)
-        padding_only[model.padding_id] = 0.0
-        log_probs = torch.where(finished[..., None], padding_only, log_probs)
-        scores, index = (scores[..., None] + log_probs).view(batch, -1).topk(width, dim=1)  # (batch, width)
-        beam, token = index // vocabulary, index % vocabulary
-        tokens = torch.cat([tokens.gather(1, beam[..., None].expand_as(tokens)), token[..., None]], dim=2)
-        was_finished = finished.gather(1, beam)
-        lengths = lengths.gather(1, beam) + (~was_finished).float()
-        finished = was_finished | (token == eos_id)
-        if bool(finished.all()):
-            break
-    best = (scores / ((5.0 + lengths) / 6.0) ** alpha).argmax(dim=1)  # (batch,)
-    model.train(was_training)
+    with training_mode(model, False):
+        memory, memory_mask, _ = model.encode(source)
+        batch, device = source.size(0), source.device
+        memory, memory_mask = memory.repeat_interleave(width, 0), memory_mask.repeat_interleave(width, 0)
+        tokens = torch.full((batch, width, 1), bos_id, dtype=torch.long, device=device)
+        scores = torch.full((batch, width), -math.inf, device=device)
+        scores[:, 0] = 0.0  # one live prefix (<bos>) per source at the start: no duplicate beams
+        finished = torch.zeros(batch, width, dtype=torch.bool, device=device)
+        lengths = torch.zeros(batch, width, device=device)
+        for _ in range(max_length):
+            logits = model.decode(tokens.view(batch * width, -1), memory, memory_mask)[0][:, -1]
+            log_probs = logits.float().log_softmax(-1).view(batch, width, -1)  # (batch, width, vocabulary)
+            vocabulary = log_probs.size(-1)
+            padding_only = torch.full((vocabulary,), -math.inf, device=device)
+            padding_only[model.padding_id] = 0.0
+            log_probs = torch.where(finished[..., None], padding_only, log_probs)
+            scores, index = (scores[..., None] + log_probs).view(batch, -1).topk(width, dim=1)  # (batch, width)
+            beam, token = index // vocabulary, index % vocabulary
+            tokens = torch.cat([tokens.gather(1, beam[..., None].expand_as(tokens)), token[..., None]], dim=2)
+            was_finished = finished.gather(1, beam)
+            lengths = lengths.gather(1, beam) + (~was_finished).float()
+            finished = was_finished | (token == eos_id)
+            if bool(finished.all()):
+                break
+        best = (scores / ((5.0 + lengths) / 6.0) ** alpha).argmax(dim=1)  # (batch,)
     return tokens[torch.arange(batch, device=device), best, 1:]

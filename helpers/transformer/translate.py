@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from helpers.core import check_positive_int, check_probability, seed_torch, torch_generator
+from helpers.core import check_positive_int, check_probability, resolve_device, seed_torch, torch_generator
 from helpers.data.readers import read_text_lines
 from helpers.data.text import Vocabulary, pad_batch
 from helpers.training import History, supervised_step, train
@@ -164,6 +164,7 @@ def train_translator(
     make_model: Callable[[int, int], nn.Module] | None = None,
     seed: int = 0,
     show_progress: bool = True,
+    device: torch.device | str | None = None,
 ) -> Translator:
     """Train a character-level Transformer on ``(source, target)`` pairs; return a :class:`Translator`.
 
@@ -173,7 +174,9 @@ def train_translator(
     averaged over the last ``average_last`` (1: keep the last weights). ``make_model(source_vocabulary_size,
     target_vocabulary_size)`` replaces the Transformer (e.g. the GRU baseline); the other sizes then go unused.
     With ``validation`` pairs, each epoch records ``val_loss`` and greedy ``val_exact`` (exact match).
+    ``device``: where the model trains (``None``: the CPU); the translator's model stays there.
     """
+    device = resolve_device(device)
     first = _check_pairs(pairs(1) if callable(pairs) else pairs, "pairs")
     epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     check_positive_int(checkpoint_every, "checkpoint_every"), check_positive_int(average_last, "average_last")
@@ -200,6 +203,7 @@ def train_translator(
             positional_encoding=positional_encoding,
         )
     )
+    model.to(device)
     translator = Translator(model, sources, targets, max(len(t) for _, t in first) + 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.9, 0.98), eps=1e-9)
     scheduler = warmup_scheduler(optimizer, warmup=check_positive_int(warmup, "warmup"), ramp=ramp)
@@ -214,7 +218,7 @@ def train_translator(
     def loss(logits: Tensor, next_tokens: Tensor) -> Tensor:
         return label_smoothed_cross_entropy(logits, next_tokens, label_smoothing, ignore_index=0)
 
-    step = supervised_step(model, optimizer, loss, after_step=after_step)
+    step = supervised_step(model, optimizer, loss, device=device, after_step=after_step)
     generator = torch_generator(seed)
     if validation is not None:
         validation = _check_pairs(validation, "validation")
@@ -226,8 +230,11 @@ def train_translator(
     def evaluate() -> dict[str, float]:
         model.eval()
         with torch.no_grad():
-            logits = model(held_source, held_target[:, :-1])
-        return {"val_loss": float(loss(logits, held_target[:, 1:])), "val_exact": translator.exact_match(validation)[0]}
+            logits = model(held_source.to(device), held_target[:, :-1].to(device))
+        return {
+            "val_loss": float(loss(logits, held_target[:, 1:].to(device))),
+            "val_exact": translator.exact_match(validation)[0],
+        }
 
     def batches(epoch: int) -> DataLoader:
         return _loader(pairs(epoch) if callable(pairs) and epoch > 1 else first, translator, batch_size, generator)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.core import check_choice, check_positive_int, numpy_generator, seed_stream, seed_torch
+from helpers.core import check_choice, check_positive_int, numpy_generator, resolve_device, seed_stream, seed_torch
 from helpers.data.readers import read_text_lines
 from helpers.data.text import Vocabulary, tokenize
 from helpers.training import optimizer_step, train
@@ -104,6 +104,7 @@ def train_word2vec(
     show_progress: bool = True,
     num_threads: int | None = 1,
     noise_power: float = 0.75,
+    device: torch.device | str | None = None,
 ) -> WordVectors:
     """Train skip-gram with negative sampling on tokenised ``sentences``; return the input vectors.
 
@@ -114,8 +115,10 @@ def train_word2vec(
     per-pair update, applied a batch at a time; try ``learning_rate=0.025``, word2vec's).
 
     ``num_threads``: PyTorch threads while training (restored afterwards; ``None`` keeps PyTorch's),
-    1 because each operation is small. ``noise_power``: the exponent of P_n (the paper's 3/4).
+    1 because each operation is small. ``noise_power``: the exponent of P_n (the paper's 3/4). ``device``: where
+    the model trains (``None``: the CPU); the pairs are drawn on the CPU and the vectors come back on the CPU.
     """
+    device = resolve_device(device)
     for name, value in (
         ("embedding_dim", embedding_dim),
         ("window", window),
@@ -145,7 +148,7 @@ def train_word2vec(
     table = noise_table(noise_distribution(counts, noise_power))
 
     seed_torch(seed)
-    model = SkipGramNegativeSampling(len(vocabulary), embedding_dim=embedding_dim)
+    model = SkipGramNegativeSampling(len(vocabulary), embedding_dim=embedding_dim).to(device)
     update = (
         torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)  # fused: ~5x faster on CPU
         if optimizer == "adam"
@@ -169,7 +172,7 @@ def train_word2vec(
     schedule = torch.optim.lr_scheduler.LambdaLR(update, lambda s: max(0.0001, 1 - s / total_steps))
 
     def step(batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> dict[str, float]:
-        losses = pair_losses(model, *batch)  # (batch,)
+        losses = pair_losses(model, *(ids.to(device) for ids in batch))  # (batch,)
         optimizer_step(update, losses.mean() if optimizer == "adam" else losses.sum())
         schedule.step()
         return {"loss": float(losses.detach().mean())}
@@ -187,7 +190,8 @@ def train_word2vec(
         )
     finally:
         torch.set_num_threads(threads_before)
-    return WordVectors(vocabulary, model.input_vectors.weight, history, model.output_vectors.weight)
+    vectors = [table.weight.detach().cpu() for table in (model.input_vectors, model.output_vectors)]
+    return WordVectors(vocabulary, vectors[0], history, vectors[1])
 
 
 # --- a learner's own text -----------------------------------------------------------------------
