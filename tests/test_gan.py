@@ -89,7 +89,7 @@ def test_losses_are_finite_for_extreme_logits():
 def test_pacgan_packing():
     x = torch.arange(12.0).reshape(6, 2)
     assert torch.equal(players.pack_samples(x, 2)[1], torch.tensor([4.0, 5.0, 6.0, 7.0]))
-    assert players.MLPDiscriminator(2, hidden=8, pack=3)(x).shape == (2,)
+    assert players.MLPDiscriminator(2, hidden_size=8, pack=3)(x).shape == (2,)
     with pytest.raises(ValueError, match="multiple of pack"):
         players.pack_samples(x, 4)
 
@@ -116,7 +116,7 @@ def test_clear_errors():
 def test_step_schedule_and_learning():
     """d_steps=k updates G once per k calls; a short 1-D run moves G towards the data."""
     torch.set_num_threads(1)
-    generator, discriminator = players.MLPGenerator(1, 1, hidden=8), players.MLPDiscriminator(1, hidden=8)
+    generator, discriminator = players.MLPGenerator(1, 1, hidden_size=8), players.MLPDiscriminator(1, hidden_size=8)
     g_opt = torch.optim.Adam(generator.parameters(), 1e-2)
     d_opt = torch.optim.Adam(discriminator.parameters(), 1e-2)
     before = [p.clone() for p in generator.parameters()]
@@ -145,7 +145,7 @@ def test_gan_step_uses_the_shared_optimizer_step(monkeypatch):
         original(optimizer, loss, **kwargs)
 
     monkeypatch.setattr(players, "optimizer_step", counting)
-    generator, discriminator = players.MLPGenerator(1, 1, hidden=4), players.MLPDiscriminator(1, hidden=4)
+    generator, discriminator = players.MLPGenerator(1, 1, hidden_size=4), players.MLPDiscriminator(1, hidden_size=4)
     g_opt, d_opt = (torch.optim.SGD(m.parameters(), 0.1) for m in (generator, discriminator))
     players.gan_step(generator, discriminator, g_opt, d_opt, g_steps=2)(torch.randn(4, 1))
     assert calls == [d_opt, g_opt, g_opt]

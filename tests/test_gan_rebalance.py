@@ -108,7 +108,7 @@ def test_stacked_classifiers_share_initial_weights_and_learn():
     assert torch.allclose(first[0], first[2]) and torch.allclose(first[1], first[3])  # arm 2 starts like arm 1
     assert not torch.allclose(first[0], first[1])  # seeds differ
     model = rebalancing.train_stacked_classifiers(
-        images, labels, probabilities, weights, seeds=2, steps=200, hidden=16, num_classes=4
+        images, labels, probabilities, weights, seeds=2, steps=200, hidden_size=16, num_classes=4
     )
     with torch.no_grad():
         assert (model(images).argmax(-1) == labels).all()
@@ -120,7 +120,7 @@ def test_class_weights_and_probabilities_are_honoured():
     probabilities = torch.stack([never_class_3[0], torch.ones(40, dtype=torch.float64)])
     weights = torch.tensor([[1.0, 1, 1, 1], [1, 1, 1, 0]])
     model = rebalancing.train_stacked_classifiers(
-        images, labels, probabilities, weights, seeds=1, steps=200, hidden=16, num_classes=4
+        images, labels, probabilities, weights, seeds=1, steps=200, hidden_size=16, num_classes=4
     )
     with torch.no_grad():
         predicted = model(images).argmax(-1)

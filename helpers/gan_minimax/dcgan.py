@@ -134,8 +134,8 @@ def train_digit_gan(
     if kind == "DCGAN":
         generator, discriminator, learning_rate = DCGANGenerator(32, width=16), DCGANDiscriminator(width=16), 1e-3
     else:
-        generator = MLPGenerator(32, 784, hidden=256, tanh_output=True)
-        discriminator, learning_rate = MLPDiscriminator(784, hidden=256), 2e-4
+        generator = MLPGenerator(32, 784, hidden_size=256, tanh_output=True)
+        discriminator, learning_rate = MLPDiscriminator(784, hidden_size=256), 2e-4
     generator, discriminator, real = generator.to(device), discriminator.to(device), real.to(device)
     optimizers = [
         torch.optim.Adam(player.parameters(), learning_rate, betas=(0.5, 0.999))

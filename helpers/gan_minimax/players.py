@@ -31,12 +31,14 @@ class MLPGenerator(nn.Module):
     """G: noise z (batch, noise_dim) -> sample (batch, out_dim); ``tanh_output`` for images in [-1, 1]."""
 
     def __init__(
-        self, noise_dim: int, out_dim: int, *, num_layers: int = 2, hidden: int = 128, tanh_output: bool = False
+        self, noise_dim: int, out_dim: int, *, num_layers: int = 2, hidden_size: int = 128, tanh_output: bool = False
     ):
         super().__init__()
         self.noise_dim = check_positive_int(noise_dim, "noise_dim")
         self.out_dim = check_positive_int(out_dim, "out_dim")
-        sizes = [noise_dim] + [check_positive_int(hidden, "hidden")] * check_positive_int(num_layers, "num_layers")
+        sizes = [noise_dim] + [check_positive_int(hidden_size, "hidden_size")] * check_positive_int(
+            num_layers, "num_layers"
+        )
         body = _mlp(sizes + [out_dim], nn.ReLU)
         self.net = nn.Sequential(*body, *([nn.Tanh()] if tanh_output else []))
 
@@ -58,11 +60,13 @@ class MLPDiscriminator(nn.Module):
     generator's packs look alike, real packs do not, so D can see the missing diversity.
     """
 
-    def __init__(self, in_dim: int, *, num_layers: int = 2, hidden: int = 128, pack: int = 1):
+    def __init__(self, in_dim: int, *, num_layers: int = 2, hidden_size: int = 128, pack: int = 1):
         super().__init__()
         self.in_dim = check_positive_int(in_dim, "in_dim")
         self.pack = check_positive_int(pack, "pack")
-        sizes = [in_dim * pack] + [check_positive_int(hidden, "hidden")] * check_positive_int(num_layers, "num_layers")
+        sizes = [in_dim * pack] + [check_positive_int(hidden_size, "hidden_size")] * check_positive_int(
+            num_layers, "num_layers"
+        )
         self.net = nn.Sequential(*_mlp(sizes + [1], lambda: nn.LeakyReLU(0.2)))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -175,13 +175,13 @@ def train_stacked_classifiers(
     *,
     seeds: int,
     steps: int,
-    hidden: int = 64,
+    hidden_size: int = 64,
     batch_size: int = 64,
     learning_rate: float = 1e-3,
     num_classes: int = 10,
     device: torch.device | str | None = None,
 ) -> StackedMLP:
-    """One MLP classifier [features, hidden, num_classes] per run, run r = arm * seeds + seed.
+    """One MLP classifier [features, hidden_size, num_classes] per run, run r = arm * seeds + seed.
 
     inputs (runs, pool, features), labels (runs, pool), probabilities (runs, pool): how each run draws its
     batches (0 on padding); class_weights (runs, num_classes): each run's cross-entropy weights. Run r is
@@ -195,7 +195,7 @@ def train_stacked_classifiers(
             "runs must be arms × seeds, with labels/probabilities (runs, pool) and class_weights (runs, num_classes)"
         )
     _check_labels(labels, num_classes)
-    model = StackedMLP(seeds, [inputs.shape[2], hidden, num_classes])
+    model = StackedMLP(seeds, [inputs.shape[2], hidden_size, num_classes])
     with torch.no_grad():  # the same initial weights for every arm of a seed
         for parameter in model.parameters():
             parameter.set_(parameter.repeat(runs // seeds, 1, 1))
@@ -203,12 +203,17 @@ def train_stacked_classifiers(
     inputs, labels, class_weights = inputs.to(device), labels.to(device), class_weights.to(device)
     optimizer = torch.optim.Adam(model.parameters(), learning_rate)
     stream = torch_generator(seeds, "rebalancing.minibatches")
-    for _ in range(check_positive_int(steps, "steps")):
+
+    def step(_: int) -> dict[str, float]:
         index = _draw(probabilities > 0, batch_size, stream, probabilities).to(device)  # (runs, batch)
         x, y = _gather(inputs, index), _gather(labels, index)
         losses = F.cross_entropy(model(x).flatten(0, 1), y.flatten(), reduction="none").view(runs, batch_size)
         weights = torch.gather(class_weights, 1, y)  # (runs, batch): F.cross_entropy(weight=)'s weighted mean
-        optimizer_step(optimizer, ((losses * weights).sum(1) / weights.sum(1)).sum())
+        loss = ((losses * weights).sum(1) / weights.sum(1)).sum()  # summed over runs: each its own gradient
+        optimizer_step(optimizer, loss)
+        return {"loss": float(loss.detach()) / runs}
+
+    train(step, range(check_positive_int(steps, "steps")), show_progress=False)
     return model
 
 

@@ -25,8 +25,7 @@ from torch import Tensor, nn
 from helpers.core import check_positive_int, check_shape, resolve_device, torch_generator
 from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
 from helpers.gan_minimax.mode_metrics import mode_coverage, sample_mixture
-from helpers.training import optimizer_step
-from helpers.training.progress import ProgressBar
+from helpers.training import optimizer_step, train
 
 __all__ = ["RingHistory", "StackedLinear", "StackedMLP", "final_metrics", "train_stacked_gans"]
 
@@ -174,12 +173,11 @@ def train_stacked_gans(
     ).to(device)
     sampler = lambda count, stream: sample_mixture(count, centers, std=std, generator=stream)  # noqa: E731
     history = RingHistory()
-    bar = ProgressBar(steps, description) if description else None
 
     def judge(x: Tensor) -> Tensor:  # (seeds, batch, 2) -> logits (seeds, batch / pack)
         return discriminator(x.reshape(seeds, -1, 2 * pack)).squeeze(-1)
 
-    for step in range(1, steps + 1):
+    def step(step_number: int) -> dict[str, float]:  # one simultaneous update of every seed's D and G
         real = _draw(batch_size, seeds, sampler, data_streams).to(device)  # (seeds, batch, 2)
         fake = generator(torch.randn(seeds, batch_size, noise_dim, generator=noise_stream).to(device))
         real_logits, fake_logits = judge(real), judge(fake.detach())
@@ -189,21 +187,31 @@ def train_stacked_gans(
         optimizer_step(g_opt, g_loss)
         for scheduler in schedulers:
             scheduler.step()
-        if step % record_every == 0 or step == steps:
+        if step_number % record_every == 0 or step_number == steps:
             with torch.no_grad():
                 samples = generator(probe_noise).cpu()  # (seeds, evaluation_samples, 2)
                 metrics = [mode_coverage(samples[s], centers, std=std) for s in range(seeds)]
                 accuracy = ((real_logits > 0).float().mean(1) + (fake_logits < 0).float().mean(1)) / 2
-            history.steps.append(step)
+            history.steps.append(step_number)
             history.counts.append(torch.tensor([m["counts"] for m in metrics]))
             history.high_quality.append(torch.tensor([m["high_quality"] for m in metrics]))
             history.d_accuracy.append(accuracy.cpu())
             history.g_grad_norm.append(_per_seed_norm(list(generator.parameters())).cpu())
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        modes = (history.counts[-1] > 0).sum(1).float()
-        bar.close(modes=float(modes.mean()), high_quality=float(history.high_quality[-1].mean()))
+        return {"d_loss": float(d_loss.detach()) / seeds, "g_loss": float(g_loss.detach()) / seeds}
+
+    def final_state() -> dict[str, float]:  # shown when the bar closes: the last checkpoint's coverage
+        return {
+            "modes": float((history.counts[-1] > 0).sum(1).float().mean()),
+            "high_quality": float(history.high_quality[-1].mean()),
+        }
+
+    train(
+        step,
+        range(1, steps + 1),
+        evaluate=final_state,
+        description=description,
+        show_progress=bool(description),
+    )
     return generator, history
 
 

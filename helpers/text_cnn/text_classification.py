@@ -284,7 +284,7 @@ def train_text_cnn(
         feature_maps=feature_maps,
         dropout=dropout,
         pooling=pooling,
-        padding_id=0,
+        padding_id=vocabulary.index("<pad>"),
     ).to(device)
     # fused: one kernel for the whole update, ~4x faster than the default on the embedding table (measured)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=learning_rate, fused=True)

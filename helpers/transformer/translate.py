@@ -30,9 +30,10 @@ from helpers.transformer.seq2seq import (
     warmup_scheduler,
 )
 
-__all__ = ["SPECIALS", "Translator", "read_pairs", "train_translator"]
+__all__ = ["PADDING_ID", "SPECIALS", "Translator", "read_pairs", "train_translator"]
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # ids 0-3 in both vocabularies
+PADDING_ID = SPECIALS.index("<pad>")  # the same id in both vocabularies, which start with SPECIALS
 Pair = tuple[str, str]
 
 
@@ -72,12 +73,12 @@ class Translator:
     def encode_sources(self, texts: Sequence[str]) -> Tensor:
         if isinstance(texts, str) or any(not text for text in texts):
             raise ValueError("give a list of non-empty strings, e.g. translator.translate(['24.11.26'])")
-        return pad_batch([self.source_vocabulary.encode(list(text)) for text in texts], 0)[0]
+        return pad_batch([self.source_vocabulary.encode(list(text)) for text in texts], PADDING_ID)[0]
 
     def encode_targets(self, texts: Sequence[str]) -> Tensor:
         """``<bos>`` text ``<eos>`` as ids ``(batch, length + 2)``, right-padded."""
         bos, eos = self.target_vocabulary.index("<bos>"), self.target_vocabulary.index("<eos>")
-        return pad_batch([[bos, *self.target_vocabulary.encode(list(text)), eos] for text in texts], 0)[0]
+        return pad_batch([[bos, *self.target_vocabulary.encode(list(text)), eos] for text in texts], PADDING_ID)[0]
 
     def translate(self, texts: Sequence[str], *, beam_width: int = 1, alpha: float = 0.6) -> list[str]:
         """Decode each text greedily (``beam_width=1``) or with beam search."""
@@ -121,8 +122,8 @@ def _loader(pairs: Sequence[Pair], translator: Translator, batch_size: int, gene
     ]
 
     def collate(batch: list) -> tuple[tuple[Tensor, Tensor], Tensor]:
-        source, _ = pad_batch([ids for ids, _ in batch], 0)
-        target, _ = pad_batch([ids for _, ids in batch], 0)  # (batch, <bos> ... <eos>)
+        source, _ = pad_batch([ids for ids, _ in batch], PADDING_ID)
+        target, _ = pad_batch([ids for _, ids in batch], PADDING_ID)  # (batch, <bos> ... <eos>)
         return (source, target[:, :-1]), target[:, 1:]  # teacher forcing: read up to t, predict t + 1
 
     return DataLoader(examples, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=collate)
@@ -197,7 +198,7 @@ def train_translator(
             num_heads=num_heads,
             d_ff=d_ff,
             dropout=dropout,
-            padding_id=0,
+            padding_id=PADDING_ID,
             max_length=max(len(s) for pair in first for s in pair) * 2 + 2,
             norm_first=norm_first,
             positional_encoding=positional_encoding,
@@ -216,7 +217,7 @@ def train_translator(
             del checkpoints[:-average_last]  # keep the last average_last
 
     def loss(logits: Tensor, next_tokens: Tensor) -> Tensor:
-        return label_smoothed_cross_entropy(logits, next_tokens, label_smoothing, ignore_index=0)
+        return label_smoothed_cross_entropy(logits, next_tokens, label_smoothing, ignore_index=PADDING_ID)
 
     step = supervised_step(model, optimizer, loss, device=device, after_step=after_step)
     generator = torch_generator(seed)
