@@ -4,6 +4,13 @@
 #                   JupyterLab in a headless Chromium, the static site in a headless Chromium)
 #   make notebooks  re-execute every notebook in a fresh kernel and write the outputs back
 #   make site       render the executed notebooks to static HTML in build/site/ (read without installing)
+#   make bench      time our code against its reference implementations at full size (1 to 2 minutes on 2 cores)
+#                   and print one table; results go to build/benchmarks/ only, never to a committed file.
+#                   `.venv/bin/python benchmarks/run.py --quick` runs every benchmark at tiny sizes in seconds
+#                   (tests/test_benchmarks.py does). gensim, for bench_embeddings' comparison, is optional:
+#                   benchmarks/requirements.txt installs it beside .venv (then `PYTHONPATH=/tmp/gensimlib make ...`)
+#   make bench-results  make bench, and also rewrite the committed benchmarks/results/embeddings.json that
+#                   notebook 01 prints (benchmarks/run.py --write-results; refused without gensim)
 # TORCH=cpu (default): on Linux, PyTorch's CPU-only build from its CPU wheel index (or pip's own configured
 # sources); TORCH=cuda: PyPI's build, with CUDA libraries on Linux (scripts/install_torch.py).
 SHELL := /bin/bash
@@ -19,7 +26,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 
-.PHONY: setup browser data kernel lab test lint notebooks site bench figures lock clean
+.PHONY: setup browser data kernel lab test lint notebooks site bench bench-results figures lock clean
 
 setup: $(STAMP) data kernel
 
@@ -49,7 +56,10 @@ kernel: $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/notebooks --LabApp.app_settings_dir=$(CURDIR)/jupyterlab-settings
 
+# ruff format decides the layout of every .py file (notebook cells are laid out by hand; pyproject.toml);
+# ruff check finds errors and unsorted imports in both.
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 test: setup browser lint
@@ -67,6 +77,9 @@ site: $(STAMP)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+bench-results: setup
+	$(BIN)/python benchmarks/run.py --write-results
 
 figures: $(STAMP)
 	$(BIN)/python scripts/make_figures.py

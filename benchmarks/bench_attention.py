@@ -3,11 +3,13 @@
 Rows: the written-out formula vs ``F.scaled_dot_product_attention``; ``MultiHeadAttention`` with
 weights (written out) and without (its fused fast path) vs ``nn.MultiheadAttention`` with the same
 weights, for a forward pass at inference and a forward + backward training step.
-Run: ``python benchmarks/bench_attention.py`` (or through ``benchmarks/run.py``).
+``run(quick=True)`` (``benchmarks/run.py --quick``): batch 2, 16 positions, d_model 32, 4 heads, timed briefly.
+Run: ``python benchmarks/bench_attention.py [--quick]`` (or through ``benchmarks/run.py``).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import torch
@@ -15,17 +17,20 @@ import torch.nn.functional as F
 
 from helpers.self_attention.attention import MultiHeadAttention, scaled_dot_product_attention
 from helpers.self_attention.masks import causal_mask
-from timing import seconds_per_call
+from timing import timer
 
 BATCH, SEQ, D_MODEL, HEADS = 16, 128, 256, 8
+QUICK_SIZES = 2, 16, 32, 4  # (batch, seq, d_model, heads) of a quick run
 
 
-def run() -> list[dict]:
+def run(quick: bool = False) -> list[dict]:
+    batch, seq, d_model, heads = QUICK_SIZES if quick else (BATCH, SEQ, D_MODEL, HEADS)
+    seconds_per_call = timer(quick)
     torch.manual_seed(0)
     rows = []
-    shape = (BATCH, HEADS, SEQ, D_MODEL // HEADS)
+    shape = (batch, heads, seq, d_model // heads)
     q, k, v = torch.randn(shape), torch.randn(shape), torch.randn(shape)
-    mask = causal_mask(SEQ)
+    mask = causal_mask(seq)
     with torch.no_grad():
         rows.append(
             {
@@ -36,9 +41,9 @@ def run() -> list[dict]:
             }
         )
 
-    ours = MultiHeadAttention(D_MODEL, HEADS).eval()
+    ours = MultiHeadAttention(d_model, heads).eval()
     theirs = ours.to_pytorch().eval()
-    x = torch.randn(BATCH, SEQ, D_MODEL)
+    x = torch.randn(batch, seq, d_model)
     blocked = ~mask  # nn.MultiheadAttention's convention: True = blocked
     with torch.no_grad():
         rows.append(
@@ -78,7 +83,7 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    for row in run():
+    for row in run(quick="--quick" in sys.argv[1:]):
         print(
             f"{row['benchmark']:<58} ours {row['ours_s'] * 1e3:8.2f} ms   {row['reference']:<50} "
             f"{row['reference_s'] * 1e3:8.2f} ms   ratio {row['ours_s'] / row['reference_s']:.2f}"

@@ -4,11 +4,13 @@ Both models get the same embeddings, positional encoding and generator (ours); t
 ``nn.Transformer`` (post-norm, dropout off) in between. A step is forward, label-smoothed loss, backward and an
 Adam update, on the date task's shapes (batch 64, source 30, target 11). A second row times notebook 05's
 recurrent baseline (``helpers.transformer.recurrent.GRUTranslator``) on the same batch. Not a test: timings vary.
-Run: ``python benchmarks/bench_transformer.py`` (or ``python benchmarks/run.py transformer``).
+Each is timed over at least a second of steps. ``run(quick=True)`` (``benchmarks/run.py --quick``): batch 8, timed
+briefly. Run: ``python benchmarks/bench_transformer.py [--quick]`` (or ``python benchmarks/run.py transformer``).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import torch
@@ -19,9 +21,10 @@ from helpers.training import supervised_step
 from helpers.transformer.model import Transformer
 from helpers.transformer.recurrent import GRUTranslator
 from helpers.transformer.seq2seq import label_smoothed_cross_entropy
-from timing import seconds_per_call
+from timing import timer
 
 BATCH, SOURCE_LEN, TARGET_LEN, VOCAB = 64, 30, 11, 80
+QUICK_BATCH = 8
 SIZES = {"num_layers": 2, "d_model": 64, "num_heads": 4, "d_ff": 256}
 
 
@@ -67,35 +70,35 @@ def training_step(model: nn.Module, source: torch.Tensor, target: torch.Tensor) 
     return lambda: step(((source, target[:, :-1]), target[:, 1:]))
 
 
-def run() -> list[dict]:
+def run(quick: bool = False) -> list[dict]:
+    batch = QUICK_BATCH if quick else BATCH
+    seconds_per_call = timer(quick, min_run_time=1.0)  # a training step varies more than a forward pass
     torch.manual_seed(0)
-    source = torch.randint(4, VOCAB, (BATCH, SOURCE_LEN))
-    source[: BATCH // 2, SOURCE_LEN // 2 :] = 0  # half the batch padded, as in real batches
-    target = torch.randint(4, 15, (BATCH, TARGET_LEN + 1))
+    source = torch.randint(4, VOCAB, (batch, SOURCE_LEN))
+    source[: batch // 2, SOURCE_LEN // 2 :] = 0  # half the batch padded, as in real batches
+    target = torch.randint(4, 15, (batch, TARGET_LEN + 1))
     ours = Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_length=48)
     reference = ReferenceModel(Transformer(VOCAB, 15, **SIZES, dropout=0.0, max_length=48))
     return [
         {
-            "benchmark": "Transformer training step (d64, 2+2 layers, batch 64)",
-            "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
+            "benchmark": f"Transformer training step (d64, 2+2 layers, batch {batch})",
+            "ours_s": seconds_per_call(training_step(ours, source, target)),
             "reference": "nn.Transformer, same size",
-            "reference_s": seconds_per_call(training_step(reference, source, target), repeats=20, warmup=3),
+            "reference_s": seconds_per_call(training_step(reference, source, target)),
         },
         {  # notebook 05's recurrent baseline: its decoder runs one GRU cell per target character
             "benchmark": "Transformer training step against the GRU + additive attention baseline of similar size",
-            "ours_s": seconds_per_call(training_step(ours, source, target), repeats=20, warmup=3),
+            "ours_s": seconds_per_call(training_step(ours, source, target)),
             "reference": "GRUTranslator (embedding 64, hidden 96)",
             "reference_s": seconds_per_call(
-                training_step(GRUTranslator(VOCAB, 15, embedding_dim=64, hidden_size=96), source, target),
-                repeats=20,
-                warmup=3,
+                training_step(GRUTranslator(VOCAB, 15, embedding_dim=64, hidden_size=96), source, target)
             ),
         },
     ]
 
 
 if __name__ == "__main__":
-    for row in run():
+    for row in run(quick="--quick" in sys.argv[1:]):
         print(
             f"{row['benchmark']}: ours {1e3 * row['ours_s']:.1f} ms, {row['reference']} "
             f"{1e3 * row['reference_s']:.1f} ms, ratio {row['ours_s'] / row['reference_s']:.2f}x"

@@ -143,9 +143,9 @@ class EncoderLayer(nn.Module):
             attended, weights = self.self_attention(normed, normed, normed, mask, need_weights=need_weights)
             x = x + self.dropout(attended)
             return x + self.dropout(self.feed_forward(self.norm2(x))), weights
-        attended, weights = self.self_attention(x, x, x, mask, need_weights=need_weights)
-        x = self.norm1(x + self.dropout(attended))
-        x = self.norm2(x + self.dropout(self.feed_forward(x)))
+        attended, weights = self.self_attention(x, x, x, mask, need_weights=need_weights)  # (batch, seq, d_model)
+        x = self.norm1(x + self.dropout(attended))  # add & norm: LayerNorm(x + Sublayer(x))
+        x = self.norm2(x + self.dropout(self.feed_forward(x)))  # (batch, seq, d_model): add & norm again
         return x, weights
 
     @classmethod
@@ -193,11 +193,12 @@ class DecoderLayer(nn.Module):
             attended, cross_weights = self.cross_attention(self.norm2(x), memory, memory, memory_mask, need_weights)
             x = x + self.dropout(attended)
             return x + self.dropout(self.feed_forward(self.norm3(x))), self_weights, cross_weights
-        attended, self_weights = self.self_attention(x, x, x, target_mask, need_weights=need_weights)
-        x = self.norm1(x + self.dropout(attended))
+        attended, self_weights = self.self_attention(x, x, x, target_mask, need_weights=need_weights)  # masked
+        x = self.norm1(x + self.dropout(attended))  # (batch, tgt_len, d_model): add & norm
+        # queries from the decoder, keys and values from the encoder: (batch, tgt_len, d_model)
         attended, cross_weights = self.cross_attention(x, memory, memory, memory_mask, need_weights=need_weights)
-        x = self.norm2(x + self.dropout(attended))
-        x = self.norm3(x + self.dropout(self.feed_forward(x)))
+        x = self.norm2(x + self.dropout(attended))  # add & norm
+        x = self.norm3(x + self.dropout(self.feed_forward(x)))  # (batch, tgt_len, d_model): add & norm
         return x, self_weights, cross_weights
 
     @classmethod
