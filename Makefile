@@ -11,6 +11,8 @@
 #                   benchmarks/requirements.txt installs it beside .venv (then `PYTHONPATH=/tmp/gensimlib make ...`)
 #   make bench-results  make bench, and also rewrite the committed benchmarks/results/embeddings.json that
 #                   notebook 01 prints (benchmarks/run.py --write-results; refused without gensim)
+#   make replicate  rerun every seeded comparison of the notebooks on fresh seeds (seeds 100-104): held / weaker /
+#                   flipped / stronger per claim (scripts/replicate.py; NOTEBOOKS=... for some)
 # TORCH=cpu (default): on Linux, PyTorch's CPU-only build from its CPU wheel index (or pip's own configured
 # sources); TORCH=cuda: PyPI's build, with CUDA libraries on Linux (scripts/install_torch.py).
 SHELL := /bin/bash
@@ -26,7 +28,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 
-.PHONY: setup browser data kernel lab test lint notebooks site bench bench-results figures lock clean
+.PHONY: setup browser data kernel lab test lint notebooks site bench bench-results replicate replicate-results figures lock clean
 
 setup: $(STAMP) data kernel
 
@@ -80,6 +82,15 @@ bench: setup
 
 bench-results: setup
 	$(BIN)/python benchmarks/run.py --write-results
+
+# Every seeded comparison of the notebooks rerun on fresh seeds (scripts/replicate.py): one line per claim,
+# the table in build/replication/; replicate-results also updates benchmarks/results/replication.md.
+# Not part of make test: up to 10 minutes per notebook. Some: make replicate NOTEBOOKS=notebooks/01_word_embeddings.ipynb
+replicate: setup
+	$(BIN)/python scripts/replicate.py $(NOTEBOOKS)
+
+replicate-results: setup
+	$(BIN)/python scripts/replicate.py --write-results $(NOTEBOOKS)
 
 figures: $(STAMP)
 	$(BIN)/python scripts/make_figures.py
