@@ -103,6 +103,20 @@ def test_static_embeddings_stay_frozen_and_non_static_move():
     assert moved["multichannel"] == {"static_embedding.weight": False, "embedding.weight": True}
 
 
+def test_sparse_gradients_equal_the_dense_ones_and_sparse_adam_moves_only_used_rows():
+    ids, labels = torch.tensor([[2, 3, 4, 0], [5, 2, 0, 0]]), torch.tensor([1, 0])
+    dense, sparse = small("non-static"), small("non-static", sparse_gradients=True)
+    sparse.load_state_dict(dense.state_dict())
+    for model in (dense, sparse):
+        F.cross_entropy(model.eval()(ids), labels).backward()
+    assert sparse.embedding.weight.grad.is_sparse and not dense.embedding.weight.grad.is_sparse
+    torch.testing.assert_close(sparse.embedding.weight.grad.to_dense(), dense.embedding.weight.grad)
+    before = sparse.embedding.weight.detach().clone()
+    torch.optim.SparseAdam([sparse.embedding.weight], lr=0.1).step()
+    moved = (sparse.embedding.weight != before).any(dim=1).nonzero().flatten().tolist()
+    assert moved == [2, 3, 4, 5]  # the words of the batch; not <pad> (0), not the unused rows
+
+
 def test_padding_vector_is_zero_and_gets_no_gradient():
     model = small("non-static")
     assert torch.equal(model.embedding.weight[0], torch.zeros(K))

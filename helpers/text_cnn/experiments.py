@@ -260,11 +260,14 @@ class StudyResult:
                 standings[name] = "no difference at this scale"
         return standings
 
-    def report(self, committed: dict[str, tuple[str, str, str]], digits: int = 1) -> str:
-        """One line per claim: this run, the fresh folds' run (``make replicate``) and the standing."""
-        standings, width = self.standings(committed), max(map(len, self.claims))
-        lines = []
-        for name, claim in self.claims.items():
+    def report(
+        self, committed: dict[str, tuple[str, str, str]], digits: int = 1, names: Sequence[str] | None = None
+    ) -> str:
+        """Two lines per claim (``names``: only those): this run; the fresh folds' run and the standing."""
+        standings, names = self.standings(committed), list(self.claims if names is None else names)
+        width, lines = max(map(len, names)), []
+        for name in names:
+            claim = self.claims[name]
             fresh = committed.get(name, ("", "not run", ""))[1]
             lines.append(
                 f"{name:<{width}}  {claim.describe(digits)}\n{'':<{width}}  fresh folds: {fresh} -> {standings[name]}"
