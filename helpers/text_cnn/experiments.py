@@ -473,7 +473,7 @@ def pretrained_vectors(seed: int = 0) -> StudyResult:
     )
     rand = cnn_rand(seed)
     runs = {"CNN-rand": points(rand.accuracies[:FIRST_FOLDS])} | {n: points(r.accuracies) for n, r in results.items()}
-    probes = _probe_folds(tables, rand, seed)
+    probes = _probe_folds(tables, {"CNN-rand": rand, "CNN-non-static": results["non-static, 10 epochs"]}, seed)
     runs |= {f"probe R², {name}": values for name, values in probes.items()}
 
     def minus(first: str, second: str) -> Difference:
@@ -501,6 +501,9 @@ def pretrained_vectors(seed: int = 0) -> StudyResult:
         "probe R²: CNN-rand's tuned table − word2vec 10 epochs": minus(
             "probe R², CNN-rand's tuned table", "probe R², word2vec, 10 epochs"
         ),
+        "probe R²: CNN-non-static's tuned table − word2vec 10 epochs": minus(
+            "probe R², CNN-non-static's tuned table", "probe R², word2vec, 10 epochs"
+        ),
     }
     measures = {name: geometry(table) | wordsim(table) for name, table in tables.items()}
     return StudyResult(runs, claims, {"tables": tables, "results": results, "CNN-rand": rand, "geometry": measures})
@@ -512,30 +515,34 @@ def wordsim(vectors: WordVectors) -> dict[str, float]:
     return {"WordSim-353": score["spearman"], "pairs covered": score["covered"]}
 
 
-def _probe_folds(tables: dict[str, WordVectors], rand: CrossValidation, seed: int) -> dict[str, list[float]]:
-    """:func:`sentiment_probe` on each of the first folds: r from the fold's training sentences (words seen
-    at least 5 times there and known to every table), and CNN-rand's table as that fold trained it."""
+def _probe_folds(
+    tables: dict[str, WordVectors], trained: dict[str, CrossValidation], seed: int
+) -> dict[str, list[float]]:
+    """:func:`sentiment_probe` on each of the first folds, for each table and for the tables the ``trained``
+    CNNs tuned on that fold. r comes from the fold's training sentences: words seen at least 5 times there,
+    known to every table and to every tuned vocabulary."""
     reviews = movie_reviews()
     folds = stratified_folds(reviews.labels, NUM_FOLDS, seed=seed)
     everything = np.arange(len(reviews.labels))
-    scores: dict[str, list[float]] = {name: [] for name in [*tables, "CNN-rand's tuned table"]}
-    for fold, classifier in zip(folds[:FIRST_FOLDS], rand.models[:FIRST_FOLDS]):
+    tuned = {f"{name}'s tuned table": result.models for name, result in trained.items()}
+    scores: dict[str, list[float]] = {name: [] for name in [*tables, *tuned]}
+    for index, fold in enumerate(folds[:FIRST_FOLDS]):
         train = np.setdiff1d(everything, fold)
-        sentences = [reviews.sentences[i] for i in train]
-        features = NgramFeatures(sentences, max_n=1)
+        features = NgramFeatures([reviews.sentences[i] for i in train], max_n=1)
         ratio = log_count_ratio(features.training_matrix, torch.tensor([reviews.labels[i] for i in train]))
         counts = torch.sparse.sum(features.training_matrix, dim=0).to_dense()  # (words,) sentences holding each
-        vocabulary = classifier.vocabulary
+        models = {name: models[index] for name, models in tuned.items()}
         words = [
             w
             for w, i in features.index.items()
             if counts[i] >= 5
             and all(w in t for t in tables.values())
-            and vocabulary.index(w) != vocabulary.index("<unk>")
+            and all(m.vocabulary.index(w) != m.vocabulary.index("<unk>") for m in models.values())
         ]
         targets = ratio[[features.index[w] for w in words]]
         matrices = {name: torch.stack([table.vector(w) for w in words]) for name, table in tables.items()}
-        matrices["CNN-rand's tuned table"] = classifier.model.embedding.weight.detach()[vocabulary.encode(words)]
+        for name, classifier in models.items():
+            matrices[name] = classifier.model.embedding.weight.detach()[classifier.vocabulary.encode(words)]
         for name, score in sentiment_probe(matrices, words, targets, seed).items():
             scores[name].append(score)
     return scores
