@@ -142,5 +142,10 @@ def train_digit_gan(
         for player in (generator, discriminator)
     ]
     batches = SampledBatches(lambda n: real[torch.randint(len(real), (n,))], 64, check_positive_int(steps, "steps"))
-    train(gan_step(generator, discriminator, *optimizers), batches, show_progress=False)
+    train(
+        gan_step(generator, discriminator, *optimizers),
+        batches,
+        model=nn.ModuleList([generator, discriminator]),
+        show_progress=False,
+    )
     return generator
