@@ -199,10 +199,13 @@ def test_read_pairs_names_the_bad_line(tmp_path) -> None:
     path.write_bytes("24.11.26\t2026-11-24\n\n3 d\xe9c. 1999\t1999-12-03\n".encode("latin-1"))
     assert read_pairs(path) == [("24.11.26", "2026-11-24"), ("3 déc. 1999", "1999-12-03")]
     path.write_text("a\tb\nno separator here\n")
-    with pytest.raises(ValueError, match="line 2, has no '\\\\t' separator"):
+    with pytest.raises(ValueError, match="line 2: has no '\\\\t' separator"):
         read_pairs(path)
     path.write_text("a\tb\n\tb\n")
-    with pytest.raises(ValueError, match="line 2, has an empty source"):
+    with pytest.raises(ValueError, match="line 2: has an empty source"):
+        read_pairs(path)
+    path.write_text("a\tb\nno tab\nc\td\n\tx\nalso none\n")  # every bad line in one run, not one per run
+    with pytest.raises(ValueError, match=r"(?s)3 bad line\(s\) of 5:.*line 2: has no.*line 4: has an empty.*line 5"):
         read_pairs(path)
 
 

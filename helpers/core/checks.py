@@ -193,13 +193,11 @@ def check_unique(values: Sequence[Hashable], name: str) -> list:
     return values
 
 
-def check_same_length(first: Sized, first_name: str, second: Sized, second_name: str) -> None:
+def check_same_length(first: Sized, first_name: str, second: Sized, second_name: str, *, hint: str = "") -> None:
     """Raise ValueError if two collections that pair up element by element differ in length."""
     if len(first) != len(second):
-        raise ValueError(
-            f"got {len(first)} {first_name} but {len(second)} {second_name}: they pair up one to one, "
-            "so their lengths must match"
-        )
+        message = f"got {len(first)} {first_name} but {len(second)} {second_name}: they pair up one to one"
+        raise ValueError(f"{message}; {hint}" if hint else message)
 
 
 def check_finite(tensor: torch.Tensor, name: str, *, hint: str = "") -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 from helpers.data import data_path
 
 __all__ = [
+    "bad_lines_report",
     "decode_lines",
     "read_text_lines",
     "read_analogies",
@@ -55,7 +56,8 @@ def read_text_lines(path: str | Path, encoding: str | None = None) -> list[str]:
             )
         utf8 = [n for n, line in enumerate(lines, 1) if n not in problems and not line.isascii()]
         raise ValueError(
-            f"{path} mixes encodings: lines {utf8[:3]} are UTF-8 but lines {numbers[:3]} are not. "
+            f"{path} mixes encodings: lines {utf8[:3]} are UTF-8 but lines {numbers[:3]} are not "
+            f"({len(numbers)} line(s) in all). "
             f"Re-save the file in one encoding (UTF-8), or pass encoding= to read every line the same way"
         )
     return lines
@@ -94,6 +96,20 @@ def decode_lines(path: str | Path, encoding: str | None = None) -> tuple[list[st
             lines.append(line.decode(encoding, errors="replace"))
             problems[number] = reason if "mixes" in reason else f"{reason} ({error.reason})"
     return lines, problems
+
+
+def bad_lines_report(path: str | Path, bad: dict[int, str], total: int, *, shown: int = 10) -> str:
+    """Every bad line of a file in one message: the first ``shown`` described, the others counted and listed.
+
+    ``bad`` maps a 1-based line number to what is wrong with it; ``total`` is the file's number of lines.
+    """
+    numbers = sorted(bad)
+    described = [f"  line {number}: {bad[number]}" for number in numbers[:shown]]
+    rest = numbers[shown:]
+    if rest:
+        listed = ", ".join(map(str, rest[:20])) + (", ..." if len(rest) > 20 else "")
+        described.append(f"  and {len(rest)} more bad line(s): {listed}")
+    return "\n".join([f"{path}: {len(numbers)} bad line(s) of {total}:", *described])
 
 
 def _decodes(line: bytes, encoding: str) -> bool:

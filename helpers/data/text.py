@@ -194,7 +194,7 @@ def padded_loader(
     labels = check_integers(labels, "labels", hint="class ids, e.g. from label_ids(labels)")
     if isinstance(sequences, str):
         raise TypeError("sequences must be a list of id sequences, got one string")
-    check_same_length(sequences, "sequences", labels, "labels")
+    check_same_length(sequences, "sequences", labels, "labels", hint="give one label per sequence")
     _check_padding(padding_id, min_length)
     tensors = [check_integers(s, f"sequences[{index}]") for index, s in enumerate(sequences)]
     empty = [index for index, sequence in enumerate(tensors) if len(sequence) == 0]

@@ -98,7 +98,7 @@ class _LinearTextModel:
         self, sentences: Sequence[Sequence[str]], labels: Sequence[Hashable]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         sentences = check_sentences(sentences)
-        check_same_length(sentences, "sentences", labels, "labels")
+        check_same_length(sentences, "sentences", labels, "labels", hint="give one label per sentence")
         targets, self.classes = label_ids(labels)
         if len(self.classes) < 2:
             raise ValueError("every label is the same: a classifier needs at least two classes")
@@ -115,7 +115,7 @@ class _LinearTextModel:
     def accuracy(self, sentences: Sequence[Sequence[str]], labels: Sequence[Hashable]) -> float:
         """The share of the tokenised ``sentences`` whose predicted class is their label."""
         sentences = check_sentences(sentences)
-        check_same_length(sentences, "sentences", labels, "labels")
+        check_same_length(sentences, "sentences", labels, "labels", hint="give one label per sentence")
         targets, _ = label_ids(labels, self.classes)
         return float((self.scores(sentences).argmax(dim=1) == torch.from_numpy(targets)).double().mean())
 

@@ -41,7 +41,7 @@ from helpers.core import (
     seed_torch,
     torch_generator,
 )
-from helpers.data.readers import decode_lines
+from helpers.data.readers import bad_lines_report, decode_lines
 from helpers.data.text import Vocabulary, pad_batch, padded_loader, tokenize
 from helpers.text_cnn.model import TextCNN, embedding_matrix
 from helpers.training import History, evaluate_classifier, supervised_step, train
@@ -87,7 +87,6 @@ def _label_counts(labels: Sequence[str]) -> dict[str, int]:
     return dict(sorted(Counter(labels).items(), key=lambda item: (-item[1], item[0])))
 
 
-_SHOWN = 10  # bad lines described one by one; the others are counted
 _ADVICE = {
     "encoding": "re-save the file in one encoding (UTF-8), or pass encoding=",
     "fields": "check label_column= and separator=",
@@ -169,19 +168,12 @@ def read_labelled_file(
 
 
 def _bad_lines_report(path: str | Path, bad: dict[int, tuple[str, str]], total: int, counts: dict[str, int]) -> str:
-    """Every bad line in one message: the first few described, the others counted, then what to do."""
-    numbers = sorted(bad)
-    shown = [f"  line {number}: {bad[number][1]}" for number in numbers[:_SHOWN]]
-    rest = numbers[_SHOWN:]
-    if rest:
-        listed = ", ".join(map(str, rest[:20])) + (", ..." if len(rest) > 20 else "")
-        shown.append(f"  and {len(rest)} more bad line(s): {listed}")
-    kinds = dict.fromkeys(kind for kind, _ in bad.values())
+    """Every bad line in one message (:func:`helpers.data.readers.bad_lines_report`), then what to do."""
+    report = bad_lines_report(path, {number: what for number, (_, what) in bad.items()}, total)
+    kinds = dict.fromkeys(bad[number][0] for number in sorted(bad))
     advice = [f"  {_ADVICE[kind]}" for kind in kinds]
     seen = ", ".join(f"{label!r}: {count}" for label, count in counts.items())
-    return "\n".join(
-        [f"{path}: {len(numbers)} bad line(s) of {total}:", *shown, "What to do:", *advice, f"Labels seen: {seen}"]
-    )
+    return "\n".join([report, "What to do:", *advice, f"Labels seen: {seen}"])
 
 
 # --- batching -------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from helpers.core import (
     seed_torch,
     torch_generator,
 )
-from helpers.data.readers import read_text_lines
+from helpers.data.readers import bad_lines_report, read_text_lines
 from helpers.data.text import Vocabulary, pad_batch
 from helpers.training import History, supervised_step, train
 from helpers.transformer.model import Transformer
@@ -47,20 +47,27 @@ Pair = tuple[str, str]
 def read_pairs(path: str | Path, *, separator: str = "\t", encoding: str | None = None) -> list[Pair]:
     """``source<TAB>target`` per line -> ``[(source, target), ...]``; blank lines are skipped.
 
-    A line without the separator, or with an empty side, is refused with its line number.
+    A line without the separator, or with an empty side, is bad; every bad line of the file is named in
+    one ValueError (with its line number), so that one run finds them all.
     """
-    pairs = []
-    for number, line in enumerate(read_text_lines(path, encoding), 1):
+    if not isinstance(separator, str) or not separator:
+        raise ValueError(f"separator must be a non-empty string, e.g. '\\t', got {separator!r}")
+    lines = read_text_lines(path, encoding)
+    pairs, bad = [], {}
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         source, found, target = line.partition(separator)
         if not found or not source.strip() or not target.strip():
             what = f"has no {separator!r} separator" if not found else "has an empty source or target"
-            raise ValueError(
-                f"{path}, line {number}, {what}: {line[:60]!r}. Write one 'source{separator}target' "
-                "pair per line (or pass separator=)"
-            )
+            bad[number] = f"{what}: {line[:60]!r}"
+            continue
         pairs.append((source, target))
+    if bad:
+        raise ValueError(
+            f"{bad_lines_report(path, bad, len(lines))}\nWrite one 'source{separator}target' pair per line "
+            "(or pass separator=)"
+        )
     if not pairs:
         raise ValueError(f"{path} holds no pairs: write one 'source<TAB>target' pair per line")
     return pairs
