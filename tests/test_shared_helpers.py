@@ -583,3 +583,64 @@ def test_decode_lines_reports_every_undecodable_line(tmp_path) -> None:
     assert "not valid UTF-8" in problems[2]
     with pytest.raises(ValueError, match=r"mixes encodings: lines \[1\] are UTF-8 but lines \[2, 4\] are not"):
         readers.read_text_lines(path)
+
+
+@pytest.mark.parametrize(
+    "trainer", ["word2vec", "text_cnn", "translator", "digit_gan", "conditional_gan", "stacked_gans", "classifiers"]
+)
+def test_every_trainer_hands_all_its_weights_to_the_loop_to_check(trainer: str, monkeypatch) -> None:
+    from helpers.gan_minimax import dcgan, mode_metrics, rebalancing, stacked_gans
+    from helpers.text_cnn import text_classification
+    from helpers.transformer import translate
+    from helpers.word_embeddings import word2vec
+
+    class Handed(Exception):
+        pass
+
+    handed = {}
+
+    def spy(*args: object, **kwargs: object) -> None:
+        handed["model"] = kwargs.get("model")
+        raise Handed
+
+    labels = torch.arange(4).repeat(5).expand(2, -1).clone()
+    runs = {
+        "word2vec": (
+            word2vec,
+            lambda: word2vec.train_word2vec([["a", "cat", "sat"], ["a", "cat", "ran"]] * 20, subsample_threshold=0),
+        ),
+        "text_cnn": (
+            text_classification,
+            lambda: text_classification.train_text_cnn(["good", "bad"] * 10, [1, 0] * 10),
+        ),
+        "translator": (translate, lambda: translate.train_translator([("ab", "ba")] * 4, d_model=8, num_heads=2)),
+        "digit_gan": (dcgan, lambda: dcgan.train_digit_gan("DCGAN", 0, torch.rand(8, 784) * 2 - 1, steps=1)),
+        "conditional_gan": (
+            rebalancing,
+            lambda: rebalancing.train_conditional_gan(0, torch.rand(10, 784), torch.arange(10), steps=1),
+        ),
+        "stacked_gans": (
+            stacked_gans,
+            lambda: stacked_gans.train_stacked_gans(mode_metrics.ring_centers(8), std=0.02, seeds=1, steps=1),
+        ),
+        "classifiers": (
+            rebalancing,
+            lambda: rebalancing.train_stacked_classifiers(
+                nn.functional.one_hot(labels, 4).float(),
+                labels,
+                torch.ones(2, 20),
+                torch.ones(2, 4),
+                seeds=1,
+                steps=1,
+                num_classes=4,
+            ),
+        ),
+    }
+    module, run = runs[trainer]
+    monkeypatch.setattr(module, "train", spy)
+    with pytest.raises(Handed):
+        run()
+    model = handed["model"]
+    assert isinstance(model, nn.Module) and sum(p.numel() for p in model.parameters()) > 0
+    if trainer in ("digit_gan", "conditional_gan", "stacked_gans"):
+        assert len(list(model.children())) == 2  # both players

@@ -46,7 +46,7 @@ def cooccurrence_counts(
     window = check_positive_int(window, "window")
     vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
     ids = check_integers(ids, "ids", hint="word ids from Vocabulary.encode").numpy()
-    sentence_ids = check_integers(sentence_ids, "sentence_ids", hint="the sentence number of each token").numpy()
+    sentence_ids = np.asarray(sentence_ids)  # only compared for equality: any numbers will do
     if ids.ndim != 1 or ids.shape != sentence_ids.shape:
         raise ValueError("ids and sentence_ids must be 1-D and of equal length: one sentence number per token")
     if len(ids) and (ids.min() < 0 or ids.max() >= vocabulary_size):
