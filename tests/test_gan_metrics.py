@@ -169,3 +169,10 @@ def test_train_stacked_gans_refuses_an_infinite_learning_rate():
         stacked_gans.train_stacked_gans(centers, std=0.02, seeds=1, steps=1, learning_rate=math.inf)
     with pytest.raises(ValueError, match=r"betas\[1\] must be a number in \[0, 1\)"):
         stacked_gans.train_stacked_gans(centers, std=0.02, seeds=1, steps=1, betas=(0.5, 1.5))
+
+
+def test_stacked_players_refuse_sizes_that_make_no_sense():
+    with pytest.raises(ValueError, match="sizes must list at least the input and output sizes"):
+        stacked_gans.StackedMLP(2, [2])  # used to build a model with no layer
+    with pytest.raises(ValueError, match="seeds must be a positive integer, got 0"):
+        stacked_gans.StackedLinear(0, 2, 2)  # used to fail inside torch.stack

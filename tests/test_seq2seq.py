@@ -291,6 +291,9 @@ def test_gru_names_bad_target_ids_instead_of_failing_inside() -> None:
         model(source, torch.tensor([[2.0, 3.0]]))
     with pytest.raises(TypeError, match="source must hold integer token ids"):
         model(source.float(), torch.tensor([[2, 3]]))
+    transformer = Transformer(10, 7, num_layers=1, d_model=8, num_heads=2, d_ff=8)
+    with pytest.raises(ValueError, match="target_in is empty"):
+        transformer(source, torch.zeros(1, 0, dtype=torch.long))  # used to blame "size" (of the causal mask)
 
 
 def test_additive_attention_gives_a_fully_masked_row_zero_weights_like_scaled_dot_product() -> None:

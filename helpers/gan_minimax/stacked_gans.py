@@ -47,6 +47,8 @@ class StackedLinear(nn.Module):
 
     def __init__(self, seeds: int, fan_in: int, fan_out: int, *, stream: str = "stacked_mlp.init", index: int = 0):
         super().__init__()
+        for name, value in (("seeds", seeds), ("fan_in", fan_in), ("fan_out", fan_out)):
+            check_positive_int(value, name)
         bound = 1 / math.sqrt(fan_in)  # nn.Linear's default: U(-1/√fan_in, 1/√fan_in) for weight and bias
         weights, biases = [], []
         for seed in range(seeds):
@@ -89,6 +91,8 @@ class StackedMLP(nn.Sequential):
         batch_norm: bool = False,
         leaky: bool = False,
     ):
+        if isinstance(sizes, (int, str)) or len(sizes) < 2:
+            raise ValueError(f"sizes must list at least the input and output sizes, e.g. [2, 128, 1], got {sizes!r}")
         layers: list[nn.Module] = []
         for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             # each layer draws from its own item of the stream, so no two layers share a seed

@@ -54,8 +54,6 @@ class AdditiveAttention(nn.Module):
 def _check_target_ids(target_in: Tensor, vocabulary_size: int) -> None:
     if target_in.is_floating_point() or target_in.dtype == torch.bool:
         raise TypeError(f"target_in must hold integer token ids, got dtype {target_in.dtype}; use .long()")
-    if target_in.size(1) == 0:
-        raise ValueError("target_in is empty (tgt_len 0): the decoder needs at least <bos> to read")
     check_token_ids(
         target_in,
         vocabulary_size,
@@ -120,6 +118,8 @@ class GRUTranslator(nn.Module):
     ) -> tuple[Tensor, None, list[Tensor]]:
         """Decoder input ids ``(batch, tgt_len)`` -> logits ``(batch, tgt_len, target_vocabulary)``, one step at a time;
         also the attention weights ``(batch, tgt_len, src_len)`` (in a one-element list, as the Transformer's)."""
+        if target_in.dim() == 2 and target_in.size(1) == 0:
+            raise ValueError("target_in is empty (tgt_len 0): the decoder needs at least <bos> to read")
         state = torch.tanh(self.bridge(memory[:, 0, self.hidden_size :]))  # s_0 = tanh(W_s h←_1)
         projected = self.attention.key(memory)  # U h_j, once for every step
         embedded = self.target_embedding(target_in)  # (batch, tgt_len, embedding_dim)
