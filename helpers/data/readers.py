@@ -84,17 +84,16 @@ def decode_lines(path: str | Path, encoding: str | None = None) -> tuple[list[st
         utf8_beyond_ascii = any(not line.isascii() and _decodes(line, "utf-8") for line in raw_lines)
         if not_utf8 and not utf8_beyond_ascii:
             return [line.decode("latin-1") for line in raw_lines], {}
-        encoding = "utf-8"
-        reason = "is not valid UTF-8, while other lines of the file are UTF-8 beyond ASCII (it mixes encodings)"
+        encoding, mixed = "utf-8", "is not valid UTF-8, while other lines of the file are UTF-8 beyond ASCII"
     else:
-        reason = f"is not valid {encoding}"
+        mixed = None
     lines, problems = [], {}
     for number, line in enumerate(raw_lines, 1):
         try:
             lines.append(line.decode(encoding))
         except UnicodeDecodeError as error:
             lines.append(line.decode(encoding, errors="replace"))
-            problems[number] = reason if "mixes" in reason else f"{reason} ({error.reason})"
+            problems[number] = mixed or f"is not valid {encoding} ({error.reason})"
     return lines, problems
 
 

@@ -2,8 +2,8 @@
 
 The path a learner takes with their own file, and the one notebook 02 takes with MR:
 
-1. :func:`read_labelled_file`: one example per line, a label column and the sentence; bad rows are
-   refused with their line number in the file.
+1. :func:`read_labelled_file`: one example per line, a label column and the sentence; every bad row of
+   the file is named in one message, with its line number (or left out, with ``skip_bad_lines=True``).
 2. :func:`train_text_cnn`: (sentences, labels) -> a trained :class:`TextClassifier`. A stratified tenth
    of the data is held out for early stopping (Kim: "early stopping on dev sets"), the number of
    classes comes from the labels, and the best epoch's weights are kept.
