@@ -75,10 +75,10 @@ def _check_labels(labels: Tensor, num_classes: int, batch: int | None = None, na
 def cut_class(labels: Tensor, minority_class: int, keep: int, *, generator: torch.Generator) -> Tensor:
     """Indices of every example except those of ``minority_class``, of which ``keep`` random ones stay (sorted)."""
     _check_labels(labels, int(labels.max()) + 1 if labels.numel() else 1)
-    if isinstance(minority_class, bool) or not isinstance(minority_class, int):
+    if isinstance(minority_class, bool) or not hasattr(minority_class, "__index__"):
         raise TypeError(f"minority_class must be a class id (an int), got {minority_class!r}")
     members = torch.nonzero(labels == minority_class).squeeze(1)
-    if isinstance(keep, bool) or not isinstance(keep, int) or not 0 < keep <= len(members):
+    if isinstance(keep, bool) or not hasattr(keep, "__index__") or not 0 < keep <= len(members):
         raise ValueError(f"keep must be in 1..{len(members)} (the examples of class {minority_class}), got {keep}")
     kept = members[torch.randperm(len(members), generator=generator)[:keep]]
     return torch.cat([torch.nonzero(labels != minority_class).squeeze(1), kept]).sort().values

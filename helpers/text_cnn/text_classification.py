@@ -137,7 +137,8 @@ def read_labelled_file(
             continue
         fields = line.split(separator) if separator is not None else line.split()
         if not -len(fields) <= label_column < len(fields):
-            bad[number] = ("fields", f"has {len(fields)} field(s), so label_column={label_column} does not exist")
+            what = f"has {len(fields)} field(s), so label_column={label_column} does not exist: {line[:60]!r}"
+            bad[number] = ("fields", what)
             continue
         label = fields.pop(label_column).strip()
         text = (separator or " ").join(fields)
@@ -150,13 +151,14 @@ def read_labelled_file(
             labels.append(label)
             numbers.append(number)
     counts = _label_counts(labels)
-    if classes is None and min_label_count > 1:
-        for index in reversed(range(len(labels))):
-            if counts[labels[index]] < min_label_count:
-                seen = counts[labels[index]]
-                where = f"{seen} line{'s' * (seen != 1)}"
-                bad[numbers[index]] = ("rare", f"has the label {labels[index]!r}, found on {where} only (a typo?)")
-                del texts[index], labels[index], numbers[index]
+    rare = {label for label, count in counts.items() if count < min_label_count} if classes is None else set()
+    if rare:  # without classes=, a label on fewer than min_label_count lines is taken for a typo
+        for number, label in zip(numbers, labels):
+            if label in rare:
+                where = f"{counts[label]} line{'s' * (counts[label] != 1)}"
+                bad[number] = ("rare", f"has the label {label!r}, found on {where} only (a typo?)")
+        kept = [index for index, label in enumerate(labels) if label not in rare]
+        texts, labels, numbers = [texts[i] for i in kept], [labels[i] for i in kept], [numbers[i] for i in kept]
     if bad:
         report = _bad_lines_report(path, bad, len(lines), counts)
         if not skip_bad_lines:
