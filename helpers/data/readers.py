@@ -56,7 +56,7 @@ def read_text_lines(path: str | Path, encoding: str | None = None) -> list[str]:
             )
         utf8 = [n for n, line in enumerate(lines, 1) if n not in problems and not line.isascii()]
         raise ValueError(
-            f"{path} mixes encodings: lines {utf8[:3]} are UTF-8 but lines {numbers[:3]} are not "
+            f"{path} mixes encodings: lines {utf8[:3]} are UTF-8 but lines {numbers[:10]} are not "
             f"({len(numbers)} line(s) in all). "
             f"Re-save the file in one encoding (UTF-8), or pass encoding= to read every line the same way"
         )
