@@ -335,3 +335,15 @@ def test_most_similar_to_a_vector_excludes_the_question_words():
     query = vectors.vector("king") - vectors.vector("man") + vectors.vector("woman")
     assert vectors.most_similar(query, k=1)[0][0] == "woman"  # the famous catch: a question word wins
     assert vectors.most_similar(query, k=1, exclude=["king", "man", "woman"])[0][0] == "queen"
+
+
+def test_training_refuses_an_infinite_learning_rate_and_nan_counts():
+    from helpers.word_embeddings.word2vec import train_word2vec
+
+    corpus = [["a", "cat", "sat"], ["a", "cat", "ran"]] * 20
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        train_word2vec(corpus, learning_rate=math.inf, show_progress=False)
+    with pytest.raises(ValueError, match="counts holds 1 NaN or infinite value"):
+        noise_distribution(torch.tensor([1.0, math.nan, 2.0]))  # used to return a NaN distribution
+    with pytest.raises(ValueError, match="power must be a finite number"):
+        noise_distribution(torch.tensor([1.0, 2.0]), power=math.nan)

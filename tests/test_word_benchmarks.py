@@ -151,3 +151,63 @@ def test_svd_embedding_is_the_best_rank_d_factor():
     assert torch.allclose(half.norm(dim=0), singular[:3].sqrt(), atol=1e-6)
     with pytest.raises(ValueError, match="exceeds the matrix's smaller side 20"):
         svd_embedding(matrix, 21)
+
+
+# --- issue 31: counts, vectors and questions checked at the door ---------------------------------------
+
+
+def _small_vectors() -> WordVectors:
+    words = ["king", "man", "woman", "queen"]
+    vocabulary = Vocabulary(["<pad>", "<unk>", *words], Counter(dict.fromkeys(words, 1)))
+    return WordVectors(vocabulary, torch.randn(6, 3, generator=torch.Generator().manual_seed(0)))
+
+
+def test_count_vectors_refuse_float_ids_nan_counts_and_an_infinite_alpha():
+    with pytest.raises(TypeError, match=r"ids must hold integers .* floats such as 1\.5"):
+        cooccurrence_counts([1.5, 2.2], [0, 0], 5)  # used to count the pair (1, 2)
+    with pytest.raises(ValueError, match="counts holds 1 NaN or infinite value"):
+        pmi_matrix(torch.tensor([[math.nan, 1.0], [1.0, 2.0]]))  # used to return NaN PMI
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0, got inf"):
+        pmi_matrix(torch.tensor([[1.0, 1.0], [1.0, 2.0]]), alpha=math.inf)
+    with pytest.raises(ValueError, match=r"context_distribution must hold probabilities in \[0, 1\]"):
+        pmi_matrix(torch.tensor([[1.0, 1.0], [1.0, 2.0]]), context_distribution=torch.tensor([2.0, -1.0]))
+
+
+def test_train_ppmi_svd_names_untokenised_sentences_not_the_counts():
+    from helpers.word_embeddings.count_vectors import train_ppmi_svd
+
+    vocabulary = Vocabulary.build([["hello", "world"]])
+    with pytest.raises(TypeError, match=r"sentences\[0\] is the string 'hello world'"):
+        train_ppmi_svd(["hello world"], vocabulary, embedding_dim=1)  # used to blame counts
+    with pytest.raises(ValueError, match="no pair of vocabulary words"):
+        train_ppmi_svd([["hello"], ["other", "words"]], vocabulary, embedding_dim=1)
+
+
+def test_word_vectors_refuse_nan_rows_naming_the_words():
+    vocabulary = Vocabulary.build([["hello", "world"]])
+    table = torch.randn(4, 3)
+    table[2] = math.nan
+    with pytest.raises(ValueError, match=r"vectors holds NaN or infinite values in 1 of 4 rows \(words \['hello'\]\)"):
+        WordVectors(vocabulary, table)  # used to be accepted: every cosine NaN
+    with pytest.raises(ValueError, match="vectors holds NaN or infinite values in 4 of 4 rows"):
+        WordVectors(vocabulary, torch.full((4, 3), math.nan))
+
+
+def test_analogy_questions_must_have_their_words_and_chunks_a_size():
+    vectors = _small_vectors()
+    with pytest.raises(ValueError, match=r"questions\[0\] must be 3 words"):
+        solve_analogies(vectors, [("king", "man")])  # used to fail unpacking inside
+    with pytest.raises(ValueError, match=r"sections\['s'\]\[0\] must be 4 words"):
+        analogy_accuracy(vectors, sections={"s": [("man", "king", "woman")]})  # used to raise IndexError
+    with pytest.raises(ValueError, match=r"questions\[0\] must be 3 words"):
+        solve_analogies(vectors, ["man king woman"])
+    with pytest.raises(ValueError, match="chunk must be a positive integer, got 0"):
+        solve_analogies(vectors, [("man", "king", "woman")], chunk=0)
+    assert solve_analogies(vectors, [("man", "king", "woman")], chunk=1)[0] in ("queen", "<pad>", "<unk>", "man")
+
+
+def test_most_similar_refuses_a_bare_string_to_exclude():
+    vectors = _small_vectors()
+    with pytest.raises(TypeError, match="exclude must be a list of words, got the string 'man'"):
+        vectors.most_similar("king", exclude="man")  # used to look up the characters 'm', 'a', 'n'
+    assert "man" not in [word for word, _ in vectors.most_similar("king", exclude=["man"])]

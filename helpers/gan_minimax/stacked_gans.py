@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, check_shape, resolve_device, torch_generator
+from helpers.core import (
+    check_positive_int,
+    check_positive_number,
+    check_probability,
+    check_shape,
+    resolve_device,
+    torch_generator,
+)
 from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
 from helpers.gan_minimax.mode_metrics import mode_coverage, sample_mixture
 from helpers.training import optimizer_step, train
@@ -40,6 +47,8 @@ class StackedLinear(nn.Module):
 
     def __init__(self, seeds: int, fan_in: int, fan_out: int, *, stream: str = "stacked_mlp.init", index: int = 0):
         super().__init__()
+        for name, value in (("seeds", seeds), ("fan_in", fan_in), ("fan_out", fan_out)):
+            check_positive_int(value, name)
         bound = 1 / math.sqrt(fan_in)  # nn.Linear's default: U(-1/√fan_in, 1/√fan_in) for weight and bias
         weights, biases = [], []
         for seed in range(seeds):
@@ -82,6 +91,8 @@ class StackedMLP(nn.Sequential):
         batch_norm: bool = False,
         leaky: bool = False,
     ):
+        if isinstance(sizes, (int, str)) or len(sizes) < 2:
+            raise ValueError(f"sizes must list at least the input and output sizes, e.g. [2, 128, 1], got {sizes!r}")
         layers: list[nn.Module] = []
         for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             # each layer draws from its own item of the stream, so no two layers share a seed
@@ -155,8 +166,22 @@ def train_stacked_gans(
     seeds, steps, pack = (check_positive_int(v, n) for v, n in ((seeds, "seeds"), (steps, "steps"), (pack, "pack")))
     if check_positive_int(batch_size, "batch_size") % pack:
         raise ValueError(f"batch_size ({batch_size}) must be a multiple of pack ({pack})")
-    if not std > 0 or not learning_rate > 0:
-        raise ValueError(f"std and learning_rate must be positive, got {std!r} and {learning_rate!r}")
+    check_positive_number(std, "std", hint="the mixture's standard deviation")
+    check_positive_number(learning_rate, "learning_rate", hint="Adam's peak step size, e.g. 1e-3")
+    if discriminator_learning_rate is not None:
+        check_positive_number(discriminator_learning_rate, "discriminator_learning_rate")
+    for name, value in (
+        ("noise_dim", noise_dim),
+        ("record_every", record_every),
+        ("evaluation_samples", evaluation_samples),
+        *((f"generator_sizes[{i}]", size) for i, size in enumerate(generator_sizes)),
+        *((f"discriminator_sizes[{i}]", size) for i, size in enumerate(discriminator_sizes)),
+    ):
+        check_positive_int(value, name)
+    if len(betas) != 2:
+        raise ValueError(f"betas must be Adam's pair (beta1, beta2), e.g. (0.5, 0.999), got {betas!r}")
+    for index, beta in enumerate(betas):
+        check_probability(beta, f"betas[{index}]")
     generator = StackedMLP(seeds, [noise_dim, *generator_sizes, 2], batch_norm=batch_norm)
     discriminator = StackedMLP(
         seeds, [2 * pack, *discriminator_sizes, 1], stream="stacked_gans.discriminator_init", leaky=True
@@ -209,6 +234,7 @@ def train_stacked_gans(
         step,
         range(1, steps + 1),
         evaluate=final_state,
+        model=nn.ModuleList([generator, discriminator]),
         description=description,
         show_progress=bool(description),
     )

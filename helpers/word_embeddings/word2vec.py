@@ -14,7 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.core import check_choice, check_positive_int, numpy_generator, resolve_device, seed_stream, seed_torch
+from helpers.core import (
+    check_choice,
+    check_finite_number,
+    check_positive_int,
+    check_positive_number,
+    numpy_generator,
+    resolve_device,
+    seed_stream,
+    seed_torch,
+)
 from helpers.data.readers import read_text_lines
 from helpers.data.text import Vocabulary, tokenize
 from helpers.training import optimizer_step, train
@@ -129,6 +138,8 @@ def train_word2vec(
     ):
         check_positive_int(value, name)
     check_choice(optimizer, ("adam", "sgd"), "optimizer")
+    check_positive_number(learning_rate, "learning_rate", hint="e.g. 0.01 for Adam, 0.025 for SGD (word2vec's)")
+    check_finite_number(noise_power, "noise_power", hint="the exponent of P_n, the paper's 0.75")
     if not isinstance(sentences, (list, tuple)) or any(isinstance(s, str) for s in sentences):
         raise TypeError(
             "sentences must be a list of tokenised sentences (lists of words), e.g. [['a', 'cat'], ...]; "
@@ -185,6 +196,7 @@ def train_word2vec(
             step,
             lambda epoch: first_epoch if epoch == 1 else batches(epoch),
             epochs,
+            model=model,
             description="word2vec epoch",
             show_progress=show_progress,
         )

@@ -133,6 +133,8 @@ def solve_analogies(
     The answer is the best word of the vocabulary other than a, b and c (specials excluded).
     """
     check_choice(method, ("add", "mul"), "method")
+    chunk = check_positive_int(chunk, "chunk")
+    _check_questions(questions, 3, "questions", "a : b :: c : ?, e.g. ('man', 'king', 'woman')")
     ids = torch.tensor([[vectors.index(w) for w in question] for question in questions], dtype=torch.int64)
     answers: list[str] = []
     for start in range(0, len(ids), chunk):
@@ -150,6 +152,15 @@ def solve_analogies(
     return answers
 
 
+def _check_questions(questions: object, words: int, name: str, example: str) -> None:
+    """Each question must be a tuple or list of ``words`` words (a string would be read as characters)."""
+    if isinstance(questions, str):
+        raise TypeError(f"{name} must be a list of questions, got the string {questions[:40]!r}")
+    for index, question in enumerate(questions):  # type: ignore[attr-defined]
+        if isinstance(question, str) or len(question) != words or not all(isinstance(w, str) for w in question):
+            raise ValueError(f"{name}[{index}] must be {words} words, {example}; got {question!r}")
+
+
 def analogy_accuracy(
     vectors: WordVectors, method: str = "add", sections: dict[str, list[tuple[str, str, str, str]]] | None = None
 ) -> dict[str, dict[str, float]]:
@@ -160,6 +171,10 @@ def analogy_accuracy(
     question of a section is covered.
     """
     sections = read_analogies() if sections is None else sections
+    if not isinstance(sections, dict):
+        raise TypeError(f"sections must be a dict {{section name: [(a, b, c, d), ...]}}, got {type(sections).__name__}")
+    for name, questions in sections.items():
+        _check_questions(questions, 4, f"sections[{name!r}]", "a : b :: c : d, e.g. ('man', 'king', 'woman', 'queen')")
     results = {}
     for name, questions in sections.items():
         covered = [q for q in questions if all(word in vectors for word in q)]
