@@ -174,7 +174,18 @@ discriminator_loss = Exercise(
             "one mean over real and fake together weighs each term by its batch size: take each term's own mean",
             lambda r, f: torch.cat([F.softplus(-r), F.softplus(f)]).mean() * 2,
         ),
+        Mistake(
+            "the fakes got target label 1 ('real'), like the real samples: D must learn to say 0 ('fake') for "
+            "them, −log(1 − D(G(z)))",
+            lambda r, f: F.softplus(-r).mean() + F.softplus(-f).mean(),
+        ),
+        Mistake(
+            "the real samples got target label 0 ('fake'), like the fakes: D must learn to say 1 ('real') for "
+            "them, −log D(x)",
+            lambda r, f: F.softplus(r).mean() + F.softplus(f).mean(),
+        ),
     ],
+    gradients=True,
 )
 
 
@@ -208,7 +219,14 @@ generator_loss = Exercise(
             lambda f: -torch.log(torch.sigmoid(f)).mean(),
         ),
         Mistake("a sum, not a mean: the loss is an expectation", lambda f: F.softplus(-f).sum()),
+        Mistake(
+            "the fakes got target label 0 ('fake'): that is the discriminator's loss on them, −log(1 − D(G(z))), "
+            "and minimising it pushes G the wrong way, towards samples D rejects. G's loss labels its fakes 1 "
+            "('real'): −log D(G(z))",
+            lambda f: F.softplus(f).mean(),
+        ),
     ],
+    gradients=True,
 )
 
 

@@ -91,8 +91,22 @@ attention = Exercise(
     _attention_cases,
     [
         Mistake(
-            "the weights sum to 1 over the queries: the softmax is over the wrong axis (use dim=-1, the keys)",
+            "the weights sum to 1 over the queries: the softmax is over the wrong axis (dim=-2); use dim=-1, the keys",
             lambda q, k, v, m=None: _attention(q, k, v, m, axis=-2),
+        ),
+        Mistake(
+            "the softmax is over the wrong axis: dim=1 is the queries of 3-D inputs but the heads of 4-D ones "
+            "(batch, heads, q_len, k_len); the weights must sum to 1 over the keys, the last axis: dim=-1",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=1),
+        ),
+        Mistake(
+            "the softmax is over the wrong axis: dim=2 is the keys of 3-D inputs but the queries of 4-D ones "
+            "(batch, heads, q_len, k_len); count from the end: dim=-1",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=2),
+        ),
+        Mistake(
+            "the softmax is over the batch (dim=0): the weights must sum to 1 over the keys, the last axis: dim=-1",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=0),
         ),
         Mistake("the scores are not divided by √d_k", lambda q, k, v, m=None: _attention(q, k, v, m, scale="none")),
         Mistake(
@@ -119,6 +133,7 @@ attention = Exercise(
         ),
     ],
     names=("output", "weights"),
+    gradients=True,
 )
 
 
@@ -231,6 +246,7 @@ split_heads = Exercise(
             lambda x, h: x.reshape(x.shape[0], x.shape[1], h, x.shape[2] // h).permute(0, 2, 3, 1),
         ),
     ],
+    gradients=True,
 )
 
 

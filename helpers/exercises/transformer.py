@@ -92,7 +92,8 @@ sinusoidal_positional_encoding = Exercise(
             lambda n, d: _encoding(n, d, multiply=True),
         ),
     ],
-    check_dtype=False,
+    dtype_advice="the statement asks for float32, PyTorch's default (torch.arange(n) gives integers and "
+    "NumPy gives float64: build the table with dtype=torch.float32)",
 )
 
 
@@ -250,6 +251,7 @@ decoder_layer = Exercise(
             lambda *a: _decoder(*a, feed_forward_first=True),
         ),
     ],
+    gradients=True,
 )
 
 
@@ -389,6 +391,7 @@ label_smoothed_loss = Exercise(
             ),
         ),
     ],
+    gradients=True,
 )
 
 
