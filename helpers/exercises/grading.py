@@ -61,10 +61,15 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A typical wrong implementation and the hint that names it."""
+    """A typical wrong implementation and the hint that names it.
+
+    ``only`` names the cases the mistake is recognised on (by default all): where its output depends on an
+    arbitrary choice the learner may make otherwise (the order in which a sort leaves tied values).
+    """
 
     hint: str
     function: Callable[..., Any]
+    only: Callable[[Case], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -560,6 +565,8 @@ class Exercise:
         if lenient and all(error is not None or _has_nan(got) for got, error in zip(outputs, errors)):
             return False  # NaN everywhere would match anything
         for case, got, error in zip(cases, outputs, errors):
+            if mistake.only is not None and not mistake.only(case):
+                continue
             theirs, their_error, _ = self._run(mistake.function, case, learner=False)
             if error is not None or their_error is not None:
                 if type(error) is not type(their_error):
@@ -651,9 +658,9 @@ class Behaviour:
     function, or the behaviour of a model the learner trained.
 
     ``experiment(answer)`` returns a :class:`Report` status and message (``pass`` or ``hint``); it may raise
-    ``NotImplementedError`` for a stub. ``reference()`` gives a right answer and ``mistakes`` typical wrong
-    answers with the words of their hints, both for the tests. ``callable_answer``: the answer is a function
-    (otherwise an object, such as trained vectors).
+    ``NotImplementedError`` for a stub. ``reference()`` gives a right answer, and each of ``mistakes`` pairs
+    words of a hint with a function that gives a wrong answer: the tests check that every one gets its hint.
+    ``callable_answer``: the answer is a function (otherwise an object, such as trained vectors).
     """
 
     def __init__(
