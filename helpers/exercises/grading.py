@@ -526,6 +526,8 @@ class Exercise:
             verdict = f"equals the reference on all {len(cases)} cases ({names})"
             if self.gradients:
                 verdict += ", gradients included"
+            if self.by_hand:
+                verdict += ", without autograd (the reference is autograd's)"
             if self.after_pass is not None:
                 passed, measured = self.after_pass(function)
                 if not passed:
@@ -682,7 +684,11 @@ class Behaviour:
 
     def assess(self, answer: Any) -> Report:
         if _is_stub_value(answer):
-            what = "define the function first, then pass it here" if self.callable_answer else "replace `...` first"
+            what = (
+                "define the function first, then pass it here"
+                if self.callable_answer
+                else "replace `...` with your answer and run the cell again"
+            )
             return Report(self.name, NOT_YET, what)
         if self.callable_answer and not callable(answer):
             return Report(
