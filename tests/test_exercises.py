@@ -756,6 +756,78 @@ def test_other_right_answers_pass(name: str) -> None:
     assert report.status == "pass", report
 
 
+def _attention_with_where(q, k, v, mask=None):
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = torch.where(mask, scores, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, -1))
+    return weights @ v, weights
+
+
+def _attention_with_a_large_negative_fill_and_empty_rows_zeroed(q, k, v, mask=None):
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if mask is None:
+        weights = torch.softmax(scores, -1)
+    else:
+        weights = torch.softmax(scores.masked_fill(~mask, -1e9), -1) * mask.any(-1, keepdim=True)
+    return weights @ v, weights
+
+
+def _multi_head_with_pytorch_attention(q, k, v, w, heads, mask=None):
+    batch, q_len, d_model = q.shape
+    split = lambda x, n: F.linear(x, w["w_" + n], w["b_" + n]).view(batch, -1, heads, d_model // heads).transpose(1, 2)  # noqa: E731
+    if mask is not None and mask.dim() == 4:
+        mask = mask.expand(batch, heads, q_len, k.shape[1])
+    out = F.scaled_dot_product_attention(split(q, "q"), split(k, "k"), split(v, "v"), attn_mask=mask)
+    return F.linear(out.transpose(1, 2).reshape(batch, q_len, d_model), w["w_o"], w["b_o"])
+
+
+def _conv_with_2d_unfold(x, w, b):
+    columns = F.unfold(x[:, :, None, :], (1, w.shape[2]))  # (batch, in_channels * h, windows)
+    return w.reshape(w.shape[0], -1) @ columns + b[:, None]
+
+
+def _kim_forward_with_the_course_helpers(ids, model):
+    from helpers.text_cnn.model import max_over_time, window_has_word
+
+    widest = max(model.window_sizes)
+    padded = F.pad(ids, (widest - 1, widest - 1), value=model.padding_id)
+    x = model.embedding(padded).transpose(1, 2)
+    pooled = [
+        max_over_time(F.relu(conv(x)), window_has_word(padded != model.padding_id, h))[0]
+        for h, conv in zip(model.window_sizes, model.convolutions)
+    ]
+    return model.classifier(torch.cat(pooled, 1))
+
+
+def _pool_with_the_course_helper(features, valid):
+    from helpers.text_cnn.model import max_over_time
+
+    return max_over_time(features, valid)[0]  # (values, positions): the values
+
+
+MORE_RIGHT = [
+    ("self_attention.attention", _attention_with_where),
+    ("self_attention.attention", _attention_with_a_large_negative_fill_and_empty_rows_zeroed),
+    ("self_attention.split_heads", lambda x, h: x.unflatten(-1, (h, -1)).permute(0, 2, 1, 3)),
+    ("self_attention.multi_head_attention", _multi_head_with_pytorch_attention),
+    ("text_cnn.conv1d_by_unfold", _conv_with_2d_unfold),
+    ("text_cnn.max_over_time", _pool_with_the_course_helper),
+    ("text_cnn.text_cnn_logits", _kim_forward_with_the_course_helpers),
+    ("gan_minimax.discriminator_loss", lambda r, f: -(F.logsigmoid(r).mean() + F.logsigmoid(-f).mean())),
+    (
+        "word_embeddings.negative_sampling_loss",
+        lambda p, n: F.softplus(-p) + torch.logaddexp(torch.zeros_like(n), n).sum(1),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "function"), MORE_RIGHT, ids=[f"{n}-{i}" for i, (n, _) in enumerate(MORE_RIGHT)])
+def test_more_right_answers_pass_gradients_included(name, function) -> None:
+    report = EXERCISES[name].assess(function)
+    assert report.status == "pass", report
+
+
 def test_numbers_of_any_kind_are_accepted_as_answers() -> None:
     import numpy as np
 
@@ -851,11 +923,11 @@ def test_a_gradient_with_the_wrong_sign_behind_right_values_is_named() -> None:
 
 def test_a_function_that_only_works_without_gradients_is_told_so() -> None:
     def in_place_on_the_input(positive, negative):
-        negative.clamp_(-50, 50)  # harmless on values, an error on a leaf that requires grad
+        negative.mul_(1.0)  # changes no value, but is an error on a leaf that requires grad
         return -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(1)
 
     report = word_embeddings.negative_sampling_loss.assess(in_place_on_the_input)
-    assert report.status == "hint"
+    assert report.status == "hint" and "as in training" in report.message and "in-place" in report.message, report
 
 
 WEAK_BEFORE = [
@@ -907,6 +979,7 @@ BEHAVIOUR_RIGHT = {
     "gan_minimax.gan_training_step": [
         lambda: _gan_step_with_bce,
         lambda: _gan_step_zeroing_everything_first,
+        lambda: _gan_step_with_fakes_made_without_gradients_for_d,
     ],
     "word_embeddings.own_vectors": [
         lambda: word_embeddings._train_toy_vectors(**{**word_embeddings.GOOD_SETTINGS, "window": 1}),
@@ -928,6 +1001,20 @@ def _gan_step_with_bce(generator, discriminator, g_optimizer, d_optimizer, real,
     g_loss.backward()
     g_optimizer.step()
     return d_loss, g_loss
+
+
+def _gan_step_with_fakes_made_without_gradients_for_d(generator, discriminator, g_optimizer, d_optimizer, real, noise):
+    with torch.no_grad():
+        fake = generator(noise)  # no graph at all for D's stage
+    d_optimizer.zero_grad()
+    d_loss = F.softplus(-discriminator(real)).mean() + F.softplus(discriminator(fake)).mean()
+    d_loss.backward()
+    d_optimizer.step()
+    g_optimizer.zero_grad()
+    g_loss = F.softplus(-discriminator(generator(noise))).mean()
+    g_loss.backward()
+    g_optimizer.step()
+    return d_loss.item(), g_loss.item()
 
 
 def _gan_step_zeroing_everything_first(generator, discriminator, g_optimizer, d_optimizer, real, noise):

@@ -326,7 +326,7 @@ def _nonzero(gradient: torch.Tensor | None) -> bool:
     return gradient is not None and bool((gradient != 0).any())
 
 
-def _gradient_problem(name: str, want: torch.Tensor | None, got: torch.Tensor | None) -> str | None:
+def _compare_gradients(name: str, want: torch.Tensor | None, got: torch.Tensor | None) -> str | None:
     """How the learner's gradient with respect to input ``name`` differs from the reference's, or None."""
     if want is None:
         want = torch.zeros_like(got) if got is not None else None
@@ -443,7 +443,7 @@ class Exercise:
             return _Gradients(names, [None] * len(names), error=error)
         return _Gradients(names, list(values))
 
-    def _gradient_problem(self, function: Callable[..., Any], cases: list[Case]) -> tuple[Case, str] | None:
+    def _first_gradient_problem(self, function: Callable[..., Any], cases: list[Case]) -> tuple[Case, str] | None:
         """The first case whose gradients differ from the reference's, and how (values already agree)."""
         for index, case in enumerate(cases):
             want = self._gradients(self.reference, case, seed=index, learner=False)
@@ -466,7 +466,7 @@ class Exercise:
             if want.values and all(_nonzero(w) and not _nonzero(g) for w, g in zip(want.values, got.values)):
                 return case, f"{NO_GRADIENT} No input gets a gradient (a detach(), or a tensor rebuilt from numbers?)"
             for name, one, other in zip(want.names, want.values, got.values):
-                problem = _gradient_problem(name, one, other)
+                problem = _compare_gradients(name, one, other)
                 if problem:
                     return case, problem
         return None
@@ -517,7 +517,7 @@ class Exercise:
             if problem:
                 problems.append((case, problem))
         if not problems and self.gradients:
-            found = self._gradient_problem(function, cases)
+            found = self._first_gradient_problem(function, cases)
             if found is not None:
                 case, problem = found
                 return Report(self.name, HINT, f"the values are right, but {problem} (case '{case.name}').")
