@@ -216,8 +216,16 @@ class ClaimLine:
         )
 
 
-def replicate(replication: Replication, *, studies: Sequence[str] | None = None) -> list[ClaimLine]:
-    """Run each study on the notebook's seeds and on the fresh seeds; one line per claim."""
+def replicate(
+    replication: Replication,
+    *,
+    studies: Sequence[str] | None = None,
+    report: Callable[[ClaimLine], object] | None = None,
+) -> list[ClaimLine]:
+    """Run each study on the notebook's seeds and on the fresh seeds; one line per claim.
+
+    ``report`` is called with each line as soon as its study is done (the command line prints them).
+    """
     lines = []
     for study in replication.studies:
         if studies is not None and study.name not in studies:
@@ -230,5 +238,8 @@ def replicate(replication: Replication, *, studies: Sequence[str] | None = None)
         if set(original) != set(fresh):
             raise RuntimeError(f"study {study.name!r} returned different claims for the two seed sets")
         label = replication.notebook[:2]
-        lines += [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
+        done = [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
+        for line in done if report is not None else ():
+            report(line)
+        lines += done
     return lines
