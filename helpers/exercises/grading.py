@@ -41,6 +41,8 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from helpers.core import torch_generator
+
 __all__ = ["Behaviour", "Case", "Exercise", "Mistake", "Prediction", "Report"]
 
 PASS, HINT, NOT_YET = "pass", "hint", "not yet"
@@ -432,7 +434,7 @@ class Exercise:
         names, tensors = [name for name, _ in leaves], [tensor for _, tensor in leaves]
         try:
             output = self._call(function, args, kwargs, learner)
-            generator = torch.Generator().manual_seed(seed)
+            generator = torch_generator(seed)
             outputs = _float_tensors(output)
             directions = [torch.randn(t.shape, generator=generator, dtype=torch.float64).to(t.dtype) for t in outputs]
             projected = [(t * d).sum() for t, d in zip(outputs, directions) if t.requires_grad]

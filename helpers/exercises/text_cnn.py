@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from helpers.core import python_random, torch_generator
+from helpers.core import python_random, seed_torch, torch_generator
 from helpers.text_cnn.model import TextCNN
 
 from .grading import Case, Exercise, ForbiddenCall, Mistake
@@ -370,7 +370,7 @@ class _Parts(TextCNN):
 
 
 def _parts(seed: int, vocabulary_size: int = 30, padding_id: int = 0, dtype: torch.dtype = torch.float32) -> _Parts:
-    torch.manual_seed(seed)  # the grader runs inside fork_rng: the learner's stream is not touched
+    seed_torch(seed)  # the grader runs inside fork_rng: the learner's stream is not touched
     model = _Parts(vocabulary_size, embedding_dim=6, feature_maps=4, window_sizes=(2, 3), padding_id=padding_id)
     return model.to(dtype).eval()
 
@@ -433,7 +433,7 @@ def train_on_mr(forward, seed: int = 0) -> float:
     from helpers.data.text import pad_batch
 
     data = mr_slice()
-    torch.manual_seed(seed)
+    seed_torch(seed)
     model = _Parts(
         len(data["vocabulary"]), embedding_dim=TRAINING["embedding_dim"], feature_maps=TRAINING["feature_maps"]
     )
