@@ -128,6 +128,35 @@ def test_pair_batches_draw_negatives_from_the_noise_distribution():
     assert len(batches) == math.ceil(len(batches.centres) / 256)
 
 
+def test_pair_fraction_keeps_a_random_share_of_the_pairs_and_one_changes_nothing():
+    rng = np.random.default_rng(0)
+    ids, sentence_ids = rng.integers(2, 30, size=2000), np.repeat(np.arange(40), 50)
+    table = noise_table(noise_distribution(torch.ones(30)))
+
+    def batches(**option):
+        return PairBatches(
+            ids, sentence_ids, np.ones(30), table, window=3, negatives=2, batch_size=64, seed=5, **option
+        )
+
+    everything, default, half = batches(pair_fraction=1.0), batches(), batches(pair_fraction=0.5)
+    for name in ("centres", "contexts", "negatives"):  # 1 draws exactly what the trainer always drew
+        assert torch.equal(getattr(everything, name), getattr(default, name))
+    assert len(half.centres) == round(len(default.centres) / 2)
+    # the kept pairs are the first half of the same shuffle: a subset of the epoch's pairs, in its order
+    assert torch.equal(half.centres, default.centres[: len(half.centres)])
+    assert torch.equal(half.contexts, default.contexts[: len(half.contexts)])
+    with pytest.raises(ValueError, match=r"pair_fraction must lie in \(0, 1\]"):
+        batches(pair_fraction=0.0)
+
+
+def test_training_with_half_the_pairs_takes_half_the_steps():
+    corpus = _two_topic_corpus()
+    settings = dict(embedding_dim=8, epochs=1, batch_size=64, subsample_threshold=0, show_progress=False)
+    full = train_word2vec(corpus, **settings)
+    half = train_word2vec(corpus, **settings, pair_fraction=0.5)
+    assert abs(len(half.history.steps["loss"]) - len(full.history.steps["loss"]) / 2) <= 1
+
+
 # --- the loss and the model ---------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from helpers.core import (
 from helpers.data.text import Vocabulary
 from helpers.word_embeddings.word_vectors import WordVectors
 
-__all__ = ["cooccurrence_counts", "pmi_matrix", "svd_embedding", "train_ppmi_svd"]
+__all__ = ["cooccurrence_counts", "pmi_matrix", "svd_embedding", "train_ppmi_svd", "truncated_svd"]
 
 
 def cooccurrence_counts(
@@ -104,16 +104,15 @@ def pmi_matrix(
     return pmi.coalesce()
 
 
-def svd_embedding(
-    matrix: torch.Tensor, embedding_dim: int, *, eigenvalue_power: float = 0.5, seed: int = 0, iterations: int = 4
-) -> torch.Tensor:
-    """Rows of U_d Σ_d^p from a truncated SVD of ``matrix`` (dense or sparse): ``(rows, embedding_dim)``.
+def truncated_svd(
+    matrix: torch.Tensor, embedding_dim: int, *, seed: int = 0, iterations: int = 4
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """U_d ``(rows, embedding_dim)`` and Σ_d ``(embedding_dim,)`` of a truncated SVD of ``matrix`` (dense or sparse).
 
     Randomised SVD (Halko et al., 2011, ``torch.svd_lowrank``), seeded; each column's sign is fixed
     so that its largest entry is positive (an SVD may flip signs from machine to machine).
     """
     embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
-    check_finite_number(eigenvalue_power, "eigenvalue_power", hint="p in U Σ^p, e.g. 0.5")
     check_positive_int(iterations, "iterations")
     if embedding_dim > min(matrix.shape):
         raise ValueError(f"embedding_dim={embedding_dim} exceeds the matrix's smaller side {min(matrix.shape)}")
@@ -122,7 +121,21 @@ def svd_embedding(
         left, singular, _ = torch.svd_lowrank(matrix, q=min(embedding_dim + 10, min(matrix.shape)), niter=iterations)
     left, singular = left[:, :embedding_dim], singular[:embedding_dim]
     signs = torch.sign(left.gather(0, left.abs().argmax(dim=0, keepdim=True)))
-    return left * signs * singular.pow(eigenvalue_power)
+    return left * signs, singular
+
+
+def svd_embedding(
+    matrix: torch.Tensor, embedding_dim: int, *, eigenvalue_power: float = 0.5, seed: int = 0, iterations: int = 4
+) -> torch.Tensor:
+    """Rows of U_d Σ_d^p from a truncated SVD of ``matrix`` (dense or sparse): ``(rows, embedding_dim)``.
+
+    Levy, Goldberg & Dagan (2015) call p the eigenvalue weighting: p = 1 is the classic SVD factor,
+    p = 0.5 weights words and contexts symmetrically, p = 0 drops the singular values. The SVD is
+    :func:`truncated_svd` (randomised, seeded, signs fixed).
+    """
+    check_finite_number(eigenvalue_power, "eigenvalue_power", hint="p in U Σ^p, e.g. 0.5")
+    left, singular = truncated_svd(matrix, embedding_dim, seed=seed, iterations=iterations)
+    return left * singular.pow(eigenvalue_power)
 
 
 def train_ppmi_svd(
