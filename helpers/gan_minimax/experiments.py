@@ -27,7 +27,7 @@ import functools
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +98,23 @@ def _first_seed(seeds: Sequence[int]) -> tuple[int, int]:
     if len(seeds) < 2 or seeds != list(range(seeds[0], seeds[0] + len(seeds))) or seeds[0] < 0:
         raise ValueError(f"seeds must be at least two consecutive non-negative integers (a range), got {seeds}")
     return seeds[0], len(seeds)
+
+
+def _on_one_thread(function: Callable) -> Callable:
+    """Run ``function`` with PyTorch on one thread (the caller's count restored): what a study computes in this
+    process (the judge, the classifiers, the evaluations) then gives the same digits whoever calls it, the
+    notebook (one thread) or ``make replicate`` (PyTorch's default), as the worker processes do."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return wrapper
 
 
 def _quietly(show_progress: bool):
@@ -207,6 +224,7 @@ class RingStudy:
     claims: dict[str, Claim] = field(default_factory=dict)
 
 
+@_on_one_thread
 def ring_study(
     seeds: Sequence[int] = range(10),
     *,
@@ -259,6 +277,7 @@ class ImbalanceStudy:
     claims: dict[str, Claim] = field(default_factory=dict)
 
 
+@_on_one_thread
 def imbalance_study(
     seeds: Sequence[int] = range(10),
     *,
@@ -438,6 +457,7 @@ class CollapseSearchStudy:
     claims: dict[str, Claim] = field(default_factory=dict)
 
 
+@_on_one_thread
 def collapse_search_study(
     seeds: Sequence[int] = range(10), *, workers: int = 2, show_progress: bool = False
 ) -> CollapseSearchStudy:
@@ -518,6 +538,7 @@ def digit_data(split_seed: int = 0) -> DigitData:
 _JUDGES: dict[int, tuple[dcgan.DigitClassifier, float, float]] = {}
 
 
+@_on_one_thread
 def digit_judge(split_seed: int = 0, *, show_progress: bool = False) -> tuple[dcgan.DigitClassifier, float, float]:
     """The judge: a small CNN (``dcgan.DigitClassifier``, width 16) trained on the split's 4,000 digits.
 
@@ -574,6 +595,7 @@ class DigitStudy:
 DIGIT_KEYS = ("classes", "classes_at_half_share", "min_share", "tv_to_uniform", "kl_to_uniform", "confidence")
 
 
+@_on_one_thread
 def digit_study(
     seeds: Sequence[int] = range(5),
     *,
@@ -629,9 +651,6 @@ def digit_study(
         dcgan_runs["kl_to_uniform"], summary["untrained DCGAN"]["kl_to_uniform"]
     )
     study.claims["digits, DCGAN: smallest class share (uniform 0.1)"] = Bound.of(dcgan_runs["min_share"], below=0.05)
-    study.claims["digits, DCGAN: judge's confidence, below uniform noise's"] = Bound.of(
-        dcgan_runs["confidence"], below=float(baselines["uniform noise"]["confidence"])
-    )
     return study
 
 
@@ -666,6 +685,7 @@ class RebalancingStudy:
     claims: dict[str, Claim] = field(default_factory=dict)
 
 
+@_on_one_thread
 def rebalancing_study(
     seeds: Sequence[int] = range(10),
     *,
@@ -756,9 +776,6 @@ def rebalancing_study(
             study.claims[f"rebalancing, {arm} − {baseline}: {key}"] = paired_difference(
                 results[arm][key], results[baseline][key]
             )
-    for baseline in ("oversampling", "class weighting"):  # "the GAN does no better": its gain stays under 0
-        gain = results["conditional GAN"]["minority recall"] - results[baseline]["minority recall"]
-        study.claims[f"rebalancing, conditional GAN − {baseline}: minority recall, bound"] = Bound.of(gain, below=0.0)
     others = honoured[:, torch.arange(10) != minority].mean(1)
     study.claims[f"rebalancing, judge reads the class asked for: class {minority} − the others"] = paired_difference(
         honoured[:, minority], others
