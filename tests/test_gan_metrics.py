@@ -62,6 +62,17 @@ def test_class_histogram_metrics_known_answers():
         mode_metrics.class_histogram_metrics(torch.randn(4, 10))
 
 
+def test_class_histogram_metrics_strict_coverage():
+    # 100 samples: classes 0-7 at 12 % each, class 8 at 3 %, class 9 at 1 %: all 10 drawn at least once,
+    # but only 8 at half the uniform share (5 %) or more
+    labels = torch.tensor([c for c in range(8) for _ in range(12)] + [8, 8, 8, 9])
+    result = mode_metrics.class_histogram_metrics(torch.nn.functional.one_hot(labels, 10).double())
+    assert result["classes"] == 10 and result["classes_at_half_share"] == 8
+    assert result["min_share"] == pytest.approx(0.01)
+    assert result["tv_to_uniform"] == pytest.approx(0.5 * (8 * 0.02 + 0.07 + 0.09))  # 0.16 to move
+    assert sum(result["shares"]) == pytest.approx(1.0)
+
+
 def test_parzen_matches_gaussian_density_and_keeps_dtype():
     samples, points = torch.zeros(1, 3), torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0]])
     expected = torch.distributions.Normal(0.0, 0.5).log_prob(points).sum(1)
@@ -115,6 +126,24 @@ def test_train_stacked_gans_records_and_learns():
     assert (after < 0.85 * before).all()
     with pytest.raises(ValueError, match="multiple of pack"):
         stacked_gans.train_stacked_gans(centers, std=0.02, batch_size=99, pack=2)
+    fresh = history.stacked("fresh_counts")  # (checkpoints, 2 draws, seeds, modes) on new noise each time
+    assert fresh.shape == (3, 2, 2, 8) and not torch.equal(fresh[:, 0], fresh[:, 1])
+    assert (history.stacked("d_slope") > 0).all() and history.stacked("d_fake").shape == (3, 2)
+    assert ((history.stacked("d_fake") > 0) & (history.stacked("d_fake") < 1)).all()
+
+
+def test_first_seed_starts_the_stack_at_a_later_seed():
+    later = stacked_gans.StackedLinear(2, 4, 5, first_seed=3)
+    assert torch.equal(later.weight, stacked_gans.StackedLinear(5, 4, 5).weight[3:])
+    centers = mode_metrics.ring_centers(8)
+    options = dict(std=0.02, steps=2, generator_sizes=(8,), discriminator_sizes=(8,), evaluation_samples=50)
+    _, from_zero = stacked_gans.train_stacked_gans(centers, seeds=2, record_every=1, **options)
+    _, again = stacked_gans.train_stacked_gans(centers, seeds=2, first_seed=0, record_every=1, **options)
+    _, fresh = stacked_gans.train_stacked_gans(centers, seeds=2, first_seed=100, record_every=1, **options)
+    assert torch.equal(from_zero.stacked("g_grad_norm"), again.stacked("g_grad_norm"))  # the default is seed 0
+    assert not torch.equal(from_zero.stacked("g_grad_norm"), fresh.stacked("g_grad_norm"))
+    with pytest.raises(ValueError, match="first_seed must be a non-negative int"):
+        stacked_gans.train_stacked_gans(centers, seeds=2, first_seed=-1, **options)
 
 
 def test_dcgan_shapes_and_modes():

@@ -114,6 +114,10 @@ def test_stacked_classifiers_share_initial_weights_and_learn():
     )
     with torch.no_grad():
         assert (model(images).argmax(-1) == labels).all()
+    later = rebalancing.train_stacked_classifiers(
+        images, labels, probabilities, weights, seeds=2, steps=1, learning_rate=1e-12, num_classes=4, first_seed=1
+    )
+    assert torch.allclose(next(later.parameters())[0], first[1])  # the stack's seed 0 is seed 1 of the default
 
 
 def test_class_weights_and_probabilities_are_honoured():

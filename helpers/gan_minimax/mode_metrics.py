@@ -95,9 +95,12 @@ def class_histogram_metrics(probabilities: Tensor) -> dict[str, object]:
     """What a classifier's predictions on generated images say about the generator.
 
     ``probabilities`` (count, classes): the classifier's softmax on each sample. Returns ``classes``
-    (classes predicted at least once), ``kl_to_uniform`` (KL of the predicted-class histogram to the
-    uniform one, nats; 0 when every class is drawn equally often), ``confidence`` (mean top
-    probability) and ``counts`` (samples per predicted class, a list).
+    (classes predicted at least once: a loose bar, one sample in 10,000 counts), ``classes_at_half_share``
+    (classes predicted at least half as often as a uniform generator would, ``share ≥ 0.5 / classes``),
+    ``min_share`` (the rarest class's share), ``tv_to_uniform`` (total variation from the uniform histogram,
+    ½ Σ |share − 1/classes|: the share of samples that would have to change class), ``kl_to_uniform`` (KL of
+    the predicted-class histogram to the uniform one, nats; 0 when every class is drawn equally often),
+    ``confidence`` (mean top probability), ``counts`` (samples per predicted class) and ``shares`` (lists).
     """
     check_shape(probabilities, (None, None), "probabilities", "(count, classes)")
     if probabilities.shape[0] == 0:
@@ -111,9 +114,13 @@ def class_histogram_metrics(probabilities: Tensor) -> dict[str, object]:
     p = counts.double() / counts.sum()
     return {
         "classes": int((counts > 0).sum()),
+        "classes_at_half_share": int((p >= 0.5 / classes).sum()),
+        "min_share": float(p.min()),
+        "tv_to_uniform": float(0.5 * (p - 1 / classes).abs().sum()),
         "kl_to_uniform": float(torch.special.xlogy(p, p * classes).sum()),
         "confidence": float(confidence.double().mean()),
         "counts": counts.tolist(),
+        "shares": p.tolist(),
     }
 
 

@@ -199,13 +199,16 @@ def train_stacked_classifiers(
     learning_rate: float = 1e-3,
     num_classes: int = 10,
     device: torch.device | str | None = None,
+    first_seed: int = 0,
 ) -> StackedMLP:
     """One MLP classifier [features, hidden_size, num_classes] per run, run r = arm * seeds + seed.
 
     inputs (runs, pool, features), labels (runs, pool), probabilities (runs, pool): how each run draws its
     batches (0 on padding); class_weights (runs, num_classes): each run's cross-entropy weights. Run r is
-    initialised like seed ``r % seeds``, so every arm starts from the same weights for a seed (a paired test).
-    The minibatches are drawn on the CPU (the same on every device) and trained on ``device``.
+    initialised like seed ``first_seed + r % seeds`` (seed s of the stream "stacked_mlp.init"), so every arm
+    starts from the same weights for a seed (a paired test). The minibatches come from seed
+    ``first_seed + seeds`` of "rebalancing.minibatches" (``first_seed`` = 0: the committed results' seeds),
+    drawn on the CPU (the same on every device) and trained on ``device``.
     """
     device = resolve_device(device)
     for name, value in (("seeds", seeds), ("steps", steps), ("hidden_size", hidden_size)):
@@ -231,14 +234,14 @@ def train_stacked_classifiers(
     check_finite(class_weights, "class_weights")
     if bool((class_weights < 0).any()):
         raise ValueError("class_weights must be >= 0: each class's weight in the cross-entropy, e.g. 1 / its count")
-    model = StackedMLP(seeds, [inputs.shape[2], hidden_size, num_classes])
+    model = StackedMLP(seeds, [inputs.shape[2], hidden_size, num_classes], first_seed=first_seed)
     with torch.no_grad():  # the same initial weights for every arm of a seed
         for parameter in model.parameters():
             parameter.set_(parameter.repeat(runs // seeds, 1, 1))
     model.to(device)
     inputs, labels, class_weights = inputs.to(device), labels.to(device), class_weights.to(device)
     optimizer = torch.optim.Adam(model.parameters(), learning_rate)
-    stream = torch_generator(seeds, "rebalancing.minibatches")
+    stream = torch_generator(first_seed + seeds, "rebalancing.minibatches")
 
     def step(_: int) -> dict[str, float]:
         index = _draw(probabilities > 0, batch_size, stream, probabilities).to(device)  # (runs, batch)
