@@ -102,9 +102,7 @@ def main(argv: list[str]) -> int:
             failed = True
             continue
         start = time.perf_counter()
-        lines = replicate(replication, studies=arguments.study)
-        for line in lines:
-            print(line, flush=True)
+        lines = replicate(replication, studies=arguments.study, report=lambda line: print(line, flush=True))
         failed |= any(line.status == "flipped" for line in lines)
         sections[stem] = section(stem, lines, time.perf_counter() - start)
         (BUILD / f"{stem}.md").write_text(sections[stem], encoding="utf-8")

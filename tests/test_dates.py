@@ -95,3 +95,20 @@ def test_date_task_refuses_bad_formats() -> None:
         date_task(held_out_formats="fr_FR medium")
     with pytest.raises(ValueError, match="leave at least one"):
         date_task(held_out_formats=list(DATE_FORMATS))
+
+
+def test_format_date_refuses_a_string_and_two_digit_years_outside_the_window() -> None:
+    with pytest.raises(TypeError, match="day must be a datetime.date, got str '2026-11-24'"):
+        format_date("2026-11-24", "en_US short")  # used to raise AttributeError: 'str' has no 'year'
+    with pytest.raises(ValueError, match="'en_US short' writes the year in two digits.*1950-06-01"):
+        format_date(date(1950, 6, 1), "en_US short")  # used to write "6/1/50", which reads back as 2050
+    with pytest.raises(ValueError, match="two digits"):
+        format_date(date(2069, 1, 1), "de_DE short")
+    assert format_date(date(1950, 6, 1), "en_US long") == "June 1, 1950"  # four digits: one reading
+    assert format_date(date(1969, 1, 1), "en_US short") == "1/1/69" and format_date(date(2068, 12, 31), "ko_KR short")
+
+
+def test_split_dates_names_a_years_argument_that_is_not_a_pair() -> None:
+    for years in ((1990,), (1990.5, 2000), 1990, (1990, 2000, 2010)):
+        with pytest.raises(ValueError, match=r"years must be a pair of whole years \(first, last\)"):
+            split_dates(years=years)  # (1990,) used to fail with "not enough values to unpack"

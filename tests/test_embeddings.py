@@ -128,6 +128,35 @@ def test_pair_batches_draw_negatives_from_the_noise_distribution():
     assert len(batches) == math.ceil(len(batches.centres) / 256)
 
 
+def test_pair_fraction_keeps_a_random_share_of_the_pairs_and_one_changes_nothing():
+    rng = np.random.default_rng(0)
+    ids, sentence_ids = rng.integers(2, 30, size=2000), np.repeat(np.arange(40), 50)
+    table = noise_table(noise_distribution(torch.ones(30)))
+
+    def batches(**option):
+        return PairBatches(
+            ids, sentence_ids, np.ones(30), table, window=3, negatives=2, batch_size=64, seed=5, **option
+        )
+
+    everything, default, half = batches(pair_fraction=1.0), batches(), batches(pair_fraction=0.5)
+    for name in ("centres", "contexts", "negatives"):  # 1 draws exactly what the trainer always drew
+        assert torch.equal(getattr(everything, name), getattr(default, name))
+    assert len(half.centres) == round(len(default.centres) / 2)
+    # the kept pairs are the first half of the same shuffle: a subset of the epoch's pairs, in its order
+    assert torch.equal(half.centres, default.centres[: len(half.centres)])
+    assert torch.equal(half.contexts, default.contexts[: len(half.contexts)])
+    with pytest.raises(ValueError, match=r"pair_fraction must lie in \(0, 1\]"):
+        batches(pair_fraction=0.0)
+
+
+def test_training_with_half_the_pairs_takes_half_the_steps():
+    corpus = _two_topic_corpus()
+    settings = dict(embedding_dim=8, epochs=1, batch_size=64, subsample_threshold=0, show_progress=False)
+    full = train_word2vec(corpus, **settings)
+    half = train_word2vec(corpus, **settings, pair_fraction=0.5)
+    assert abs(len(half.history.steps["loss"]) - len(full.history.steps["loss"]) / 2) <= 1
+
+
 # --- the loss and the model ---------------------------------------------------------------------
 
 
@@ -335,3 +364,15 @@ def test_most_similar_to_a_vector_excludes_the_question_words():
     query = vectors.vector("king") - vectors.vector("man") + vectors.vector("woman")
     assert vectors.most_similar(query, k=1)[0][0] == "woman"  # the famous catch: a question word wins
     assert vectors.most_similar(query, k=1, exclude=["king", "man", "woman"])[0][0] == "queen"
+
+
+def test_training_refuses_an_infinite_learning_rate_and_nan_counts():
+    from helpers.word_embeddings.word2vec import train_word2vec
+
+    corpus = [["a", "cat", "sat"], ["a", "cat", "ran"]] * 20
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        train_word2vec(corpus, learning_rate=math.inf, show_progress=False)
+    with pytest.raises(ValueError, match="counts holds 1 NaN or infinite value"):
+        noise_distribution(torch.tensor([1.0, math.nan, 2.0]))  # used to return a NaN distribution
+    with pytest.raises(ValueError, match="power must be a finite number"):
+        noise_distribution(torch.tensor([1.0, 2.0]), power=math.nan)

@@ -123,3 +123,17 @@ def test_results_file_keeps_other_notebooks_and_the_course_order() -> None:
     with pytest.raises(SystemExit, match="unknown notebook"):
         script.notebook_stem("06_diffusion")
     assert script.notebook_stem("notebooks/04_self_attention.ipynb") == "04_self_attention"
+
+
+def test_a_study_may_name_its_own_seeds() -> None:
+    seen = []
+
+    def study(seeds):
+        seen.append(list(seeds))
+        return {"a": Bound.of([1.0, 2.0], below=10)}
+
+    registration = Replication(
+        "09_example.ipynb", range(5), range(100, 105), [Study("ten", study, range(10), range(100, 110))]
+    )
+    replicate(registration)
+    assert seen == [list(range(10)), list(range(100, 110))]

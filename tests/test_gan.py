@@ -190,3 +190,10 @@ def test_train_digit_gan_is_seeded_silent_and_names_its_kinds(capsys) -> None:
     assert capsys.readouterr().out == ""  # prints nothing: a job for worker processes
     with pytest.raises(ValueError, match="kind"):
         dcgan.train_digit_gan("VAE", 0, real, steps=1)
+
+
+def test_dirac_gan_refuses_an_infinite_learning_rate_or_a_nan_penalty() -> None:
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        dirac.dirac_gan_trajectory(1.0, 1.0, steps=2, learning_rate=math.inf)  # used to return NaN points
+    with pytest.raises(ValueError, match="gradient_penalty must be a finite number >= 0, got nan"):
+        dirac.dirac_gan_trajectory(1.0, 1.0, steps=2, learning_rate=0.1, gradient_penalty=math.nan)

@@ -42,7 +42,7 @@ def test_mode_coverage_refuses_bad_input():
     centers = mode_metrics.ring_centers(8)
     with pytest.raises(ValueError, match="samples is empty"):
         mode_metrics.mode_coverage(torch.zeros(0, 2), centers, std=0.02)
-    with pytest.raises(ValueError, match="std must be positive"):
+    with pytest.raises(ValueError, match="std must be a finite number > 0"):
         mode_metrics.mode_coverage(torch.zeros(3, 2), centers, std=0.0)
     with pytest.raises(ValueError, match=r"samples must have shape"):
         mode_metrics.mode_coverage(torch.zeros(3, 3), centers, std=0.02)
@@ -62,6 +62,17 @@ def test_class_histogram_metrics_known_answers():
         mode_metrics.class_histogram_metrics(torch.randn(4, 10))
 
 
+def test_class_histogram_metrics_strict_coverage():
+    # 100 samples: classes 0-7 at 12 % each, class 8 at 3 %, class 9 at 1 %: all 10 drawn at least once,
+    # but only 8 at half the uniform share (5 %) or more
+    labels = torch.tensor([c for c in range(8) for _ in range(12)] + [8, 8, 8, 9])
+    result = mode_metrics.class_histogram_metrics(torch.nn.functional.one_hot(labels, 10).double())
+    assert result["classes"] == 10 and result["classes_at_half_share"] == 8
+    assert result["min_share"] == pytest.approx(0.01)
+    assert result["tv_to_uniform"] == pytest.approx(0.5 * (8 * 0.02 + 0.07 + 0.09))  # 0.16 to move
+    assert sum(result["shares"]) == pytest.approx(1.0)
+
+
 def test_parzen_matches_gaussian_density_and_keeps_dtype():
     samples, points = torch.zeros(1, 3), torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0]])
     expected = torch.distributions.Normal(0.0, 0.5).log_prob(points).sum(1)
@@ -70,7 +81,7 @@ def test_parzen_matches_gaussian_density_and_keeps_dtype():
     mixture = torch.logsumexp(torch.distributions.Normal(many, 0.7).log_prob(points[:, None]).sum(-1), 1) - math.log(10)
     assert torch.allclose(mode_metrics.parzen_log_likelihood(many, points, sigma=0.7, chunk=1), mixture, atol=1e-5)
     assert mode_metrics.parzen_log_likelihood(many, points.double(), sigma=0.7).dtype == torch.float64
-    with pytest.raises(ValueError, match="sigma must be positive"):
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
         mode_metrics.parzen_log_likelihood(torch.zeros(2, 2), torch.zeros(1, 2), sigma=0.0)
 
 
@@ -115,6 +126,24 @@ def test_train_stacked_gans_records_and_learns():
     assert (after < 0.85 * before).all()
     with pytest.raises(ValueError, match="multiple of pack"):
         stacked_gans.train_stacked_gans(centers, std=0.02, batch_size=99, pack=2)
+    fresh = history.stacked("fresh_counts")  # (checkpoints, 2 draws, seeds, modes) on new noise each time
+    assert fresh.shape == (3, 2, 2, 8) and not torch.equal(fresh[:, 0], fresh[:, 1])
+    assert (history.stacked("d_slope") > 0).all() and history.stacked("d_fake").shape == (3, 2)
+    assert ((history.stacked("d_fake") > 0) & (history.stacked("d_fake") < 1)).all()
+
+
+def test_first_seed_starts_the_stack_at_a_later_seed():
+    later = stacked_gans.StackedLinear(2, 4, 5, first_seed=3)
+    assert torch.equal(later.weight, stacked_gans.StackedLinear(5, 4, 5).weight[3:])
+    centers = mode_metrics.ring_centers(8)
+    options = dict(std=0.02, steps=2, generator_sizes=(8,), discriminator_sizes=(8,), evaluation_samples=50)
+    _, from_zero = stacked_gans.train_stacked_gans(centers, seeds=2, record_every=1, **options)
+    _, again = stacked_gans.train_stacked_gans(centers, seeds=2, first_seed=0, record_every=1, **options)
+    _, fresh = stacked_gans.train_stacked_gans(centers, seeds=2, first_seed=100, record_every=1, **options)
+    assert torch.equal(from_zero.stacked("g_grad_norm"), again.stacked("g_grad_norm"))  # the default is seed 0
+    assert not torch.equal(from_zero.stacked("g_grad_norm"), fresh.stacked("g_grad_norm"))
+    with pytest.raises(ValueError, match="first_seed must be a non-negative int"):
+        stacked_gans.train_stacked_gans(centers, seeds=2, first_seed=-1, **options)
 
 
 def test_dcgan_shapes_and_modes():
@@ -139,3 +168,40 @@ def test_dcgan_generator_upsamples_with_transposed_convolutions():
     assert kinds.count("ConvTranspose2d") == 2 and "MaxPool2d" not in kinds
     strides = [m.stride for m in dcgan.DCGANDiscriminator(width=4).modules() if isinstance(m, torch.nn.Conv2d)]
     assert strides == [(2, 2), (2, 2)]
+
+
+# --- issue 31: widths, rates and probabilities checked at the door ------------------------------------
+
+
+def test_mixtures_refuse_a_negative_nan_or_infinite_std():
+    centers = mode_metrics.ring_centers(8)
+    for std in (-0.02, math.nan, math.inf, 0.0):
+        with pytest.raises(ValueError, match="std must be a finite number > 0"):
+            mode_metrics.sample_mixture(4, centers, std=std)  # -0.02 used to sample, nan to give NaN points
+    with pytest.raises(ValueError, match="std must be a finite number > 0, got inf"):
+        mode_metrics.mode_coverage(torch.zeros(3, 2), centers, std=math.inf)  # used to call everything covered
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0, got nan"):
+        mode_metrics.parzen_log_likelihood(torch.zeros(2, 2), torch.zeros(1, 2), sigma=math.nan)
+    with pytest.raises(ValueError, match="radius must be a finite number > 0"):
+        mode_metrics.ring_centers(8, radius=math.nan)
+
+
+def test_class_histogram_refuses_values_that_are_not_probabilities():
+    rows_sum_to_one = torch.tensor([[1.5, -0.5], [0.5, 0.5]])
+    with pytest.raises(ValueError, match=r"probabilities must hold probabilities in \[0, 1\], got 2 value\(s\)"):
+        mode_metrics.class_histogram_metrics(rows_sum_to_one)  # used to report confidence 1.0
+
+
+def test_train_stacked_gans_refuses_an_infinite_learning_rate():
+    centers = mode_metrics.ring_centers(8)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        stacked_gans.train_stacked_gans(centers, std=0.02, seeds=1, steps=1, learning_rate=math.inf)
+    with pytest.raises(ValueError, match=r"betas\[1\] must be a number in \[0, 1\)"):
+        stacked_gans.train_stacked_gans(centers, std=0.02, seeds=1, steps=1, betas=(0.5, 1.5))
+
+
+def test_stacked_players_refuse_sizes_that_make_no_sense():
+    with pytest.raises(ValueError, match="sizes must list at least the input and output sizes"):
+        stacked_gans.StackedMLP(2, [2])  # used to build a model with no layer
+    with pytest.raises(ValueError, match="seeds must be a positive integer, got 0"):
+        stacked_gans.StackedLinear(0, 2, 2)  # used to fail inside torch.stack

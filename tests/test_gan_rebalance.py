@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -112,6 +114,10 @@ def test_stacked_classifiers_share_initial_weights_and_learn():
     )
     with torch.no_grad():
         assert (model(images).argmax(-1) == labels).all()
+    later = rebalancing.train_stacked_classifiers(
+        images, labels, probabilities, weights, seeds=2, steps=1, learning_rate=1e-12, num_classes=4, first_seed=1
+    )
+    assert torch.allclose(next(later.parameters())[0], first[1])  # the stack's seed 0 is seed 1 of the default
 
 
 def test_class_weights_and_probabilities_are_honoured():
@@ -146,3 +152,40 @@ def test_train_conditional_gan_is_seeded_silent_and_checks_its_labels(capsys):
         rebalancing.train_conditional_gan(0, images, classes.float(), steps=1)
     with pytest.raises(ValueError, match="one label per image"):
         rebalancing.train_conditional_gan(0, images, classes[:-1], steps=1)
+
+
+# --- issue 31: labels and sizes checked at the door --------------------------------------------------
+
+
+def test_conditional_players_refuse_labels_of_the_wrong_length_or_range():
+    discriminator = rebalancing.ConditionalDCGANDiscriminator(num_classes=10, width=4)
+    generator = rebalancing.ConditionalDCGANGenerator(8, num_classes=10, width=4)
+    images = torch.zeros(4, 784)
+    with pytest.raises(
+        ValueError, match=r"labels must have shape \(batch,\) = \(4,\), one label per image, got \(1,\)"
+    ):
+        discriminator(images, torch.tensor([3]))  # used to apply label 3 to all four images
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.9 \(num_classes=10\), got 1\.\.10"):
+        discriminator(images, torch.tensor([10, 1, 2, 3]))  # used to raise IndexError inside nn.Embedding
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.9"):
+        generator(torch.zeros(4, 8), torch.tensor([10, 1, 2, 3]))  # used to raise a RuntimeError in one_hot
+    with pytest.raises(TypeError, match="long"):
+        discriminator(images, torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    assert discriminator(images, torch.tensor([0, 1, 2, 9])).shape == (4,)
+
+
+def test_train_stacked_classifiers_names_bad_sizes_and_rates():
+    images, labels = _toy_pools(2)
+    probabilities, weights = torch.ones(labels.shape, dtype=torch.float64), torch.ones(2, 4)
+    with pytest.raises(ValueError, match="seeds must be a positive integer, got 0"):
+        rebalancing.train_stacked_classifiers(images, labels, probabilities, weights, seeds=0, steps=1, num_classes=4)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        rebalancing.train_stacked_classifiers(
+            images, labels, probabilities, weights, seeds=1, steps=1, num_classes=4, learning_rate=math.inf
+        )
+    with pytest.raises(ValueError, match=r"labels must have shape \(runs = arms × seeds, pool\) like inputs"):
+        rebalancing.train_stacked_classifiers(
+            images, labels[:, :-1], probabilities[:, :-1], weights, seeds=1, steps=1, num_classes=4
+        )
+    with pytest.raises(ValueError, match="probabilities must be >= 0"):
+        rebalancing.train_stacked_classifiers(images, labels, -probabilities, weights, seeds=1, steps=1, num_classes=4)

@@ -102,3 +102,21 @@ def test_bag_of_words_is_one_hot_counts_times_weights_and_ignores_padding():
         model(torch.tensor([[7]]))
     with pytest.raises(ValueError, match="padding_id"):
         BagOfWords(6, padding_id=6)
+
+
+def test_arguments_are_named_not_blamed_on_something_else() -> None:
+    sentences, labels = [["a", "good", "film"], ["a", "bad", "film"]], [1, 0]
+    with pytest.raises(ValueError, match="max_n must be a positive integer, got 0"):
+        MultinomialNB(sentences, labels, max_n=0)  # used to ask whether the sentences are empty
+    for model in (MultinomialNB, NBSVM):
+        with pytest.raises(ValueError, match="alpha must be a finite number > 0, got inf"):
+            model(sentences, labels, alpha=math.inf)  # MNB used to score every sentence NaN
+    with pytest.raises(ValueError, match="C must be a finite number > 0, got nan"):
+        NBSVM(sentences, labels, C=math.nan)
+    with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
+        log_count_ratio(torch.eye(2).to_sparse(), torch.tensor([0, 1]), alpha=-1.0)
+    model = MultinomialNB(sentences, labels)
+    with pytest.raises(ValueError, match="got 2 sentences but 1 labels"):
+        model.accuracy(sentences, [1])  # used to broadcast the one label: 0.5
+    with pytest.raises(TypeError, match=r"sentences\[0\] is the string"):
+        model.accuracy(["a good film", "a bad film"], labels)

@@ -199,10 +199,13 @@ def test_read_pairs_names_the_bad_line(tmp_path) -> None:
     path.write_bytes("24.11.26\t2026-11-24\n\n3 d\xe9c. 1999\t1999-12-03\n".encode("latin-1"))
     assert read_pairs(path) == [("24.11.26", "2026-11-24"), ("3 déc. 1999", "1999-12-03")]
     path.write_text("a\tb\nno separator here\n")
-    with pytest.raises(ValueError, match="line 2, has no '\\\\t' separator"):
+    with pytest.raises(ValueError, match="line 2: has no '\\\\t' separator"):
         read_pairs(path)
     path.write_text("a\tb\n\tb\n")
-    with pytest.raises(ValueError, match="line 2, has an empty source"):
+    with pytest.raises(ValueError, match="line 2: has an empty source"):
+        read_pairs(path)
+    path.write_text("a\tb\nno tab\nc\td\n\tx\nalso none\n")  # every bad line in one run, not one per run
+    with pytest.raises(ValueError, match=r"(?s)3 bad line\(s\) of 5:.*line 2: has no.*line 4: has an empty.*line 5"):
         read_pairs(path)
 
 
@@ -255,3 +258,83 @@ def test_readme_example_runs_on_a_learners_file(tmp_path, monkeypatch, capsys) -
     exec(compile(code, "README example", "exec"), {})
     printed = capsys.readouterr().out
     assert "exact match on held-out pairs:" in printed and "['" in printed
+
+
+# --- issue 31: named errors instead of silent or internal ones ---------------------------------------
+
+
+def test_beam_search_refuses_a_nan_or_infinite_length_penalty() -> None:
+    model = GRUTranslator(10, 10, embedding_dim=4, hidden_size=4).eval()
+    source = torch.tensor([[4, 5, 6]])
+    for alpha in (math.nan, math.inf, -0.5):
+        with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+            beam_search(model, source, max_length=3, bos_id=2, eos_id=3, alpha=alpha)  # nan used to decode
+
+
+def test_average_weights_refuses_states_of_different_models() -> None:
+    with pytest.raises(ValueError, match=r"states\[1\] and states\[0\] name different weights \(\['a', 'b'\]\)"):
+        average_weights([{"a": torch.zeros(2)}, {"b": torch.zeros(2)}])  # used to raise KeyError: 'a'
+    with pytest.raises(ValueError, match=r"states\[1\]\['a'\] has shape \(3,\) .* but states\[0\] has \(2,\)"):
+        average_weights([{"a": torch.zeros(2)}, {"a": torch.zeros(3)}])
+    with pytest.raises(ValueError, match="one state_dict: wrap it in a list"):
+        average_weights({"a": torch.zeros(2)})
+
+
+def test_gru_names_bad_target_ids_instead_of_failing_inside() -> None:
+    model = GRUTranslator(10, 7, embedding_dim=4, hidden_size=4)
+    source = torch.tensor([[4, 5, 6]])
+    with pytest.raises(ValueError, match=r"target ids must lie in \[0, 7\), got ids from 2 to 9"):
+        model(source, torch.tensor([[2, 9]]))  # used to raise IndexError inside nn.Embedding
+    with pytest.raises(ValueError, match="target_in is empty"):
+        model(source, torch.zeros(1, 0, dtype=torch.long))  # used to fail in torch.stack
+    with pytest.raises(TypeError, match="target_in must hold integer token ids"):
+        model(source, torch.tensor([[2.0, 3.0]]))
+    with pytest.raises(TypeError, match="source must hold integer token ids"):
+        model(source.float(), torch.tensor([[2, 3]]))
+    transformer = Transformer(10, 7, num_layers=1, d_model=8, num_heads=2, d_ff=8)
+    with pytest.raises(ValueError, match="target_in is empty"):
+        transformer(source, torch.zeros(1, 0, dtype=torch.long))  # used to blame "size" (of the causal mask)
+
+
+def test_additive_attention_gives_a_fully_masked_row_zero_weights_like_scaled_dot_product() -> None:
+    from helpers.self_attention.attention import scaled_dot_product_attention
+    from helpers.transformer.recurrent import AdditiveAttention
+
+    torch.manual_seed(0)
+    attention = AdditiveAttention(3, 4, 5)
+    keys, query = torch.randn(2, 3, 4, requires_grad=True), torch.randn(2, 3)
+    mask = torch.tensor([[True, False, True], [False, False, False]])
+    context, weights = attention(query, keys, attention.key(keys), mask)  # row 1 used to be NaN
+    assert torch.equal(weights[1], torch.zeros(3)) and torch.equal(context[1], torch.zeros(4))
+    alone, alone_weights = attention(query[:1], keys[:1], attention.key(keys[:1]), mask[:1])
+    torch.testing.assert_close(context[0], alone[0]) and torch.testing.assert_close(weights[0], alone_weights[0])
+    assert weights[0, 1] == 0 and torch.isclose(weights[0].sum(), torch.tensor(1.0))
+    context.sum().backward()
+    assert torch.isfinite(keys.grad).all()
+    _, dot_weights = scaled_dot_product_attention(torch.randn(1, 4), torch.randn(3, 4), torch.randn(3, 4), mask[1:])
+    assert torch.equal(dot_weights, torch.zeros(1, 3))  # the same convention
+
+
+def test_exact_match_and_train_translator_name_their_bad_arguments() -> None:
+    from helpers.data.text import Vocabulary
+    from helpers.transformer.translate import SPECIALS, Translator
+
+    model = GRUTranslator(5, 5, embedding_dim=4, hidden_size=4)
+    translator = Translator(model, Vocabulary([*SPECIALS, "a"]), Vocabulary([*SPECIALS, "b"]), 3)
+    with pytest.raises(ValueError, match="pairs is empty"):
+        translator.exact_match([])  # used to blame pad_batch
+    pairs = [("ab", "ba")] * 4
+    small = {"epochs": 1, "d_model": 8, "num_heads": 2, "d_ff": 8, "num_layers": 1, "show_progress": False}
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        train_translator(pairs, learning_rate=math.inf, **small)  # used to return non-finite weights silently
+
+
+def test_train_translator_stops_when_its_weights_are_not_finite() -> None:
+    class WithABrokenWeight(GRUTranslator):  # a weight the loss never reads: every loss stays finite
+        def __init__(self, source_size: int, target_size: int):
+            super().__init__(source_size, target_size, embedding_dim=4, hidden_size=4)
+            self.unused = nn.Parameter(torch.tensor([math.nan]))
+
+    pairs = [("ab", "ba")] * 4
+    with pytest.raises(FloatingPointError, match=r"\['unused'\] hold NaN or infinity after step 1 .* learning rate"):
+        train_translator(pairs, epochs=2, make_model=WithABrokenWeight, show_progress=False)  # used to return it

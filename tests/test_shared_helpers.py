@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import sys
 
 import matplotlib
@@ -455,3 +456,191 @@ def test_map_in_processes_keeps_the_job_order_and_gives_each_worker_one_thread()
         map_in_processes(lambda: 0, [()], workers=2)
     with pytest.raises(ValueError, match="workers"):
         map_in_processes(operator.add, jobs, workers=0)
+
+
+# --- issue 31: every door checks what it is given ---------------------------------------------------
+
+
+def test_shared_checks_name_the_argument_what_it_got_and_the_fix() -> None:
+    from helpers.core import (
+        check_finite,
+        check_finite_number,
+        check_integers,
+        check_positive_number,
+        check_probabilities,
+        check_same_length,
+        check_sentences,
+        check_unique,
+        check_words,
+    )
+
+    assert check_integers([3, 1], "ids").tolist() == [3, 1] and check_integers([], "ids").dtype == torch.int64
+    assert check_integers(np.array([2], dtype=np.int32), "ids").dtype == torch.int64
+    with pytest.raises(TypeError, match=r"ids must hold integers .* got floats such as 1\.7: they are refused"):
+        check_integers([1, 1.7], "ids")
+    with pytest.raises(TypeError, match="got bools such as True"):
+        check_integers([True], "ids")
+    with pytest.raises(ValueError, match=r"ids must be a 1-D sequence of integers, got shape \(1, 2\)"):
+        check_integers([[1, 2]], "ids")
+    assert check_positive_number(0.5, "std") == 0.5
+    for bad in (0, -0.02, math.nan, math.inf, True, "1"):
+        with pytest.raises(ValueError, match="std must be a finite number > 0"):
+            check_positive_number(bad, "std")
+    assert check_finite_number(0, "alpha", minimum=0) == 0.0
+    for bad in (-1, math.nan, math.inf):
+        with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+            check_finite_number(bad, "alpha", minimum=0)
+    with pytest.raises(ValueError, match=r"classes must not repeat a value, got \['a', 'a', 'b'\] with \['a'\]"):
+        check_unique(["a", "a", "b"], "classes")
+    with pytest.raises(TypeError, match="tokens must be a list of words, got the string 'hi there'"):
+        check_words("hi there", "tokens")
+    with pytest.raises(TypeError, match=r"sentences\[1\] is the string 'a b'"):
+        check_sentences([["a"], "a b"])
+    with pytest.raises(ValueError, match="got 2 sentences but 1 labels"):
+        check_same_length([1, 2], "sentences", [0], "labels")
+    with pytest.raises(ValueError, match=r"counts holds 1 NaN or infinite value\(s\) of 3 \(the first at index 1\)"):
+        check_finite(torch.tensor([1.0, math.nan, 2.0]), "counts")
+    with pytest.raises(ValueError, match=r"p must hold probabilities in \[0, 1\], got 2 value\(s\) outside"):
+        check_probabilities(torch.tensor([1.5, -0.5, 0.5]), "p")
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0; say how many"):
+        check_positive_int(0, "n", hint="say how many")
+
+
+def test_ids_labels_and_lengths_refuse_floats_instead_of_truncating_them() -> None:
+    vocabulary = text.Vocabulary.build([["hello", "world", "hello"]])
+    for bad in ([1.7], [True], torch.tensor([1.0])):
+        with pytest.raises(TypeError, match="ids must hold integers"):
+            vocabulary.decode(bad)  # [1.7] used to decode as ['<unk>']
+    assert vocabulary.decode(torch.tensor([2, 3])) == ["hello", "world"]
+    with pytest.raises(TypeError, match=r"labels must hold integers .* floats such as 0\.7"):
+        text.padded_loader([[1, 2], [3]], [0.7, 1.2], batch_size=2)  # used to train on [0, 1]
+    with pytest.raises(TypeError, match=r"sequences\[0\] must hold integers .* floats such as 1\.5"):
+        text.padded_loader([[1.5, 2], [3]], [0, 1], batch_size=2)
+    with pytest.raises(TypeError, match=r"sequences\[0\] must hold integers"):
+        text.pad_batch([[1.5, 2.0]])
+    with pytest.raises(ValueError, match=r"sequences\[0\] must be a 1-D sequence of integers, got shape \(2, 2\)"):
+        text.pad_batch([[[1, 2], [3, 4]]])  # used to be flattened into one sentence of 4 ids
+    with pytest.raises(ValueError, match=r"sequences\[0\] must be a 1-D sequence of integers, got shape \(\)"):
+        text.pad_batch([1, 2])  # one sentence's ids, not a batch of sentences
+    padded, lengths = text.pad_batch([torch.tensor([4, 5], dtype=torch.int32), np.array([6])])
+    assert padded.dtype == torch.int64 and padded.tolist() == [[4, 5], [6, 0]] and lengths.tolist() == [2, 1]
+
+
+def test_word_sequences_refuse_a_bare_string_and_sizes_must_make_sense() -> None:
+    vocabulary = text.Vocabulary.build([["hello", "world", "hello"]])
+    with pytest.raises(TypeError, match="tokens must be a list of words, got the string 'hello world'"):
+        vocabulary.encode("hello world")  # used to encode 11 characters as <unk>
+    with pytest.raises(TypeError, match="tokens must be a list of words"):
+        text.Vocabulary("abc", unknown=None)
+    assert vocabulary.encode(list("ho")) == [1, 1]  # characters on purpose: list(text)
+    with pytest.raises(ValueError, match="max_size=1 counts the 2 special tokens"):
+        text.Vocabulary.build([["a", "b"]], max_size=1)  # used to return the 2 specials
+    with pytest.raises(ValueError, match="max_size must be a positive integer, got -5"):
+        text.Vocabulary.build([["a", "b"]], max_size=-5)
+    with pytest.raises(ValueError, match="min_count must be a positive integer, got 0.5"):
+        text.Vocabulary.build([["a", "b"]], min_count=0.5)
+    assert text.Vocabulary.build([["a", "b", "b"]], max_size=3).tokens == ["<pad>", "<unk>", "b"]
+
+
+def test_train_stops_when_the_weights_turn_non_finite_naming_the_steps_and_the_learning_rate() -> None:
+    model = nn.Linear(1, 1)
+    calls = []
+
+    def step(batch: int) -> float:
+        calls.append(batch)
+        if len(calls) == 6:  # the last update of epoch 2 breaks the weights; no later loss would show it
+            with torch.no_grad():
+                model.weight.fill_(math.inf)
+        return 0.5
+
+    expected = r"\['weight'\] hold NaN or infinity after step 6 \(epoch 2, steps 4-6.*Lower the learning rate"
+    with pytest.raises(FloatingPointError, match=expected):
+        train(step, [0, 1, 2], epochs=3, model=model, show_progress=False)
+    assert len(calls) == 6  # stopped there, before a third epoch
+
+
+def test_a_nan_metric_names_its_step_when_the_step_reports_no_loss() -> None:
+    values = iter([0.5, 0.4, math.nan])  # a GAN's step reports d_loss and g_loss, not "loss"
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 3 \(batch 0 of the epoch\)"):
+        train(lambda b: {"d_loss": next(values)}, [0, 1], epochs=2, show_progress=False)
+
+
+def test_map_in_processes_names_a_job_that_is_not_a_tuple() -> None:
+    from helpers.training.workers import map_in_processes
+
+    with pytest.raises(TypeError, match=r"each job must be a tuple .* jobs\[0\] is 1 \(2 such job\(s\)\)"):
+        map_in_processes(abs, [1, -2], workers=1)  # used to fail inside: "argument after * must be an iterable"
+    with pytest.raises(TypeError, match="function must be callable"):
+        map_in_processes(3, [(1,)], workers=1)
+    assert map_in_processes(abs, [(1,), (-2,)], workers=1) == [1, 2]
+
+
+def test_decode_lines_reports_every_undecodable_line(tmp_path) -> None:
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("caf\u00e9 ok\n".encode() + b"na\xefve\nplain\nbad \xe9\n")
+    lines, problems = readers.decode_lines(path)
+    assert lines[0] == "café ok" and lines[2] == "plain" and sorted(problems) == [2, 4]
+    assert "not valid UTF-8" in problems[2]
+    with pytest.raises(ValueError, match=r"mixes encodings: lines \[1\] are UTF-8 but lines \[2, 4\] are not"):
+        readers.read_text_lines(path)
+
+
+@pytest.mark.parametrize(
+    "trainer", ["word2vec", "text_cnn", "translator", "digit_gan", "conditional_gan", "stacked_gans", "classifiers"]
+)
+def test_every_trainer_hands_all_its_weights_to_the_loop_to_check(trainer: str, monkeypatch) -> None:
+    from helpers.gan_minimax import dcgan, mode_metrics, rebalancing, stacked_gans
+    from helpers.text_cnn import text_classification
+    from helpers.transformer import translate
+    from helpers.word_embeddings import word2vec
+
+    class Handed(Exception):
+        pass
+
+    handed = {}
+
+    def spy(*args: object, **kwargs: object) -> None:
+        handed["model"] = kwargs.get("model")
+        raise Handed
+
+    labels = torch.arange(4).repeat(5).expand(2, -1).clone()
+    runs = {
+        "word2vec": (
+            word2vec,
+            lambda: word2vec.train_word2vec([["a", "cat", "sat"], ["a", "cat", "ran"]] * 20, subsample_threshold=0),
+        ),
+        "text_cnn": (
+            text_classification,
+            lambda: text_classification.train_text_cnn(["good", "bad"] * 10, [1, 0] * 10),
+        ),
+        "translator": (translate, lambda: translate.train_translator([("ab", "ba")] * 4, d_model=8, num_heads=2)),
+        "digit_gan": (dcgan, lambda: dcgan.train_digit_gan("DCGAN", 0, torch.rand(8, 784) * 2 - 1, steps=1)),
+        "conditional_gan": (
+            rebalancing,
+            lambda: rebalancing.train_conditional_gan(0, torch.rand(10, 784), torch.arange(10), steps=1),
+        ),
+        "stacked_gans": (
+            stacked_gans,
+            lambda: stacked_gans.train_stacked_gans(mode_metrics.ring_centers(8), std=0.02, seeds=1, steps=1),
+        ),
+        "classifiers": (
+            rebalancing,
+            lambda: rebalancing.train_stacked_classifiers(
+                nn.functional.one_hot(labels, 4).float(),
+                labels,
+                torch.ones(2, 20),
+                torch.ones(2, 4),
+                seeds=1,
+                steps=1,
+                num_classes=4,
+            ),
+        ),
+    }
+    module, run = runs[trainer]
+    monkeypatch.setattr(module, "train", spy)
+    with pytest.raises(Handed):
+        run()
+    model = handed["model"]
+    assert isinstance(model, nn.Module) and sum(p.numel() for p in model.parameters()) > 0
+    if trainer in ("digit_gan", "conditional_gan", "stacked_gans"):
+        assert len(list(model.children())) == 2  # both players

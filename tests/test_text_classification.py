@@ -5,6 +5,8 @@ Folds, the learner's file, training.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -29,8 +31,9 @@ README_EXAMPLE = """
 from helpers.text_cnn.text_classification import cross_validate_text_cnn, read_labelled_file, train_text_cnn
 
 data = read_labelled_file("my_sentences.txt", label_column=0)  # "label sentence" per line; encoding detected
+print(data)  # the number of examples, and each label with its count
 print(cross_validate_text_cnn(data.texts, data.labels, num_folds=10))  # Kim's protocol: mean ± SE
-classifier = train_text_cnn(data.texts, data.labels)  # number of classes from the labels
+classifier = train_text_cnn(data.texts, data.labels)  # a single fit; the number of classes from the labels
 print(classifier.predict(["a gripping, beautifully acted film"]))
 """
 
@@ -131,16 +134,16 @@ def test_length_buckets_cover_every_sentence_once_per_epoch_with_similar_lengths
 def test_read_labelled_file_names_bad_rows_by_their_line(tmp_path):
     path = tmp_path / "data.txt"
     path.write_bytes(b"pos a fine film\n\nneg a clich\xe9d plot\nq what is it ?\n")  # Latin-1 byte, blank line
-    data = read_labelled_file(path)
+    data = read_labelled_file(path, min_label_count=1)  # one line per label: accepted only on request
     assert data.labels == ["pos", "neg", "q"] and data.line_numbers == [1, 3, 4]
     assert data.texts[1] == "a clichéd plot"
     tabbed = tmp_path / "tabbed.txt"
     tabbed.write_text("a fine film\tpos\nnot good\tneg\n")
-    assert read_labelled_file(tabbed, label_column=-1, separator="\t").labels == ["pos", "neg"]
+    assert read_labelled_file(tabbed, label_column=-1, separator="\t", classes=["pos", "neg"]).labels == ["pos", "neg"]
     cases = {
-        b"pos fine\nneg ...\n": "line 2, has the label 'neg' but no words",
-        b"pos fine\nneg bad\nmaybe so so\n": "line 3, has the label 'maybe', which is not one of classes",
-        b"pos fine\nneg\n": "line 2, has 1 field",
+        b"pos fine\nneg ...\n": "line 2: has the label 'neg' but no words",
+        b"pos fine\nneg bad\nmaybe so so\n": "line 3: has the label 'maybe', which is not one of classes",
+        b"pos fine\nneg\n": "line 2: has 1 field",
     }
     for index, (content, message) in enumerate(cases.items()):
         bad = tmp_path / f"bad{index}.txt"
@@ -198,3 +201,98 @@ def test_pretrained_vectors_cover_words_never_seen_in_training():
     assert "superb" in classifier.vocabulary and classifier.model.embedding_dim == 6
     row = classifier.vocabulary.index("superb")
     torch.testing.assert_close(classifier.model.static_embedding.weight[row], vectors["superb"])
+
+
+# --- issue 31: the learner's file, every bad line at once -------------------------------------------------
+
+
+def _file_with_bad_lines(tmp_path, *, extra: int = 0) -> tuple:
+    """A labelled file with a typo label, two label-only lines, a stray Latin-1 byte among UTF-8 lines."""
+    lines = [line.decode() for line in three_class_lines(10)]  # 30 good lines, 10 per class
+    lines[3] = "pso the film is superb 1"  # a typo for "pos": line 4
+    lines.insert(8, "neg")  # label-only: line 9
+    lines.insert(14, "2")  # label-only (a stray label from Kim's CR file): line 15
+    lines.append("pos a cliché, but moving")  # UTF-8 beyond ASCII
+    lines += [f"q what is it {i}" for i in range(extra)]
+    data = "\n".join(lines).encode() + b"\nneg a clich\xe9 of a film\n"  # a Latin-1 byte: the last line
+    path = tmp_path / "my_sentences.txt"
+    path.write_bytes(data)
+    return path, len(lines) + 1
+
+
+def test_read_labelled_file_names_every_bad_line_in_one_message(tmp_path):
+    path, last = _file_with_bad_lines(tmp_path)
+    with pytest.raises(ValueError) as refused:
+        read_labelled_file(path)
+    message = str(refused.value)
+    assert f"4 bad line(s) of {last}" in message
+    assert "line 4: has the label 'pso', found on 1 line only (a typo?)" in message
+    assert (
+        "line 9: has the label 'neg' but no words" in message and "line 15: has the label '2' but no words" in message
+    )
+    assert f"line {last}: is not valid UTF-8" in message
+    assert "skip_bad_lines=True" in message and "Labels seen: 'neg': 10, 'pos': 10, 'q': 10, 'pso': 1" in message
+
+
+def test_read_labelled_file_shows_the_first_bad_lines_and_counts_the_rest(tmp_path):
+    lines = ["pos good film", "neg bad film"] * 5 + [f"odd{i} a film" for i in range(15)]
+    path = tmp_path / "typos.txt"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as refused:
+        read_labelled_file(path)
+    message = str(refused.value)
+    assert "15 bad line(s) of 25" in message and "line 20: has the label 'odd9'" in message
+    assert "line 21:" not in message and "and 5 more bad line(s): 21, 22, 23, 24, 25" in message
+
+
+def test_read_labelled_file_skips_bad_lines_on_request_and_prints_the_labels(tmp_path, capsys):
+    path, last = _file_with_bad_lines(tmp_path)
+    data = read_labelled_file(path, skip_bad_lines=True)
+    report = capsys.readouterr().out
+    assert "4 bad line(s)" in report and "left out" in report and "line 9:" in report
+    assert len(data.texts) == 30 and 4 not in data.line_numbers and data.line_numbers[-1] == last - 1
+    assert data.label_counts == {"neg": 10, "q": 10, "pos": 10}
+    assert str(data) == "30 examples, 3 labels: 'neg': 10, 'pos': 10, 'q': 10"
+
+
+def test_read_labelled_file_rare_labels_settable_or_named_by_classes(tmp_path):
+    path = tmp_path / "rare.txt"
+    path.write_text("a one\na two\nb three\nb four\nc five\nc six\nd only\n")
+    with pytest.raises(ValueError, match="line 7: has the label 'd', found on 1 line only"):
+        read_labelled_file(path)  # used to become a fourth class silently
+    assert read_labelled_file(path, min_label_count=1).label_counts["d"] == 1
+    with pytest.raises(ValueError, match=r"(?s)line 5: has the label 'c', found on 2 lines only.*line 7"):
+        read_labelled_file(path, min_label_count=3)
+    named = read_labelled_file(path, classes=["a", "b", "c", "d"])  # classes named: no count needed
+    assert named.labels[-1] == "d"
+    with pytest.raises(ValueError, match="classes must not repeat a value"):
+        read_labelled_file(path, classes=["a", "a", "b"])
+    with pytest.raises(ValueError, match="min_label_count must be a positive integer"):
+        read_labelled_file(path, min_label_count=0)
+
+
+def test_label_ids_refuse_repeated_classes_and_a_string_of_labels():
+    from helpers.training.cross_validation import label_ids
+
+    with pytest.raises(ValueError, match=r"classes must not repeat a value, got \['a', 'a', 'b'\]"):
+        label_ids(["a", "b"], classes=["a", "a", "b"])  # used to give ids [1, 2]
+    with pytest.raises(TypeError, match="labels must be a list with one label per example, got the string"):
+        label_ids("pos")
+    assert label_ids(["b", "a"], classes=["b", "a"])[0].tolist() == [0, 1]
+
+
+def test_length_buckets_refuse_float_targets_and_lengths():
+    from helpers.text_cnn.text_classification import length_bucketed_loader
+
+    with pytest.raises(TypeError, match=r"labels must hold integers .* floats such as 0\.5"):
+        length_bucketed_loader([[1, 2], [3]], [0.5, 1.0], batch_size=2)  # used to train on [0, 1]
+    with pytest.raises(TypeError, match="lengths must hold integers"):
+        LengthBucketSampler([2.5, 1.0], batch_size=2, shuffle=False)
+
+
+def test_train_text_cnn_refuses_an_infinite_learning_rate_and_a_nan_max_norm():
+    texts, labels = ["a good film", "a bad film"] * 10, ["pos", "neg"] * 10
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got inf"):
+        train_text_cnn(texts, labels, learning_rate=math.inf, show_progress=False)
+    with pytest.raises(ValueError, match="max_norm must be a finite number > 0, got nan"):
+        train_text_cnn(texts, labels, max_norm=math.nan, show_progress=False)

@@ -13,12 +13,13 @@ import pytest
 import torch
 
 from helpers.data.text import Vocabulary
-from helpers.word_embeddings.count_vectors import cooccurrence_counts, pmi_matrix, svd_embedding
+from helpers.word_embeddings.count_vectors import cooccurrence_counts, pmi_matrix, svd_embedding, truncated_svd
 from helpers.word_embeddings.word_benchmarks import (
     analogy_accuracy,
     bootstrap_spearman,
-    mean_and_standard_error,
-    paired_difference,
+    bootstrap_spearman_difference,
+    evaluate_word_similarity,
+    similarity_scores,
     solve_analogies,
     spearman,
 )
@@ -58,15 +59,34 @@ def test_bootstrap_interval_covers_the_true_value_at_about_the_stated_rate():
     assert 0.86 <= covered / trials <= 0.99, covered / trials
 
 
-def test_mean_se_and_paired_difference():
-    mean, se = mean_and_standard_error([1.0, 2.0, 3.0, 4.0])
-    assert mean == 2.5 and math.isclose(se, math.sqrt(5 / 3) / 2)
-    clear = paired_difference([0.5, 0.6, 0.55, 0.52, 0.58], [0.4, 0.5, 0.45, 0.43, 0.47])
-    assert clear["direction"] == 1 and math.isclose(clear["mean"], 0.1, abs_tol=0.02)
-    noisy = paired_difference([0.5, 0.4, 0.6, 0.45, 0.55], [0.45, 0.55, 0.5, 0.5, 0.5])
-    assert noisy["direction"] == 0
-    with pytest.raises(ValueError, match="one value per seed"):
-        paired_difference([1.0, 2.0], [1.0])
+def test_paired_bootstrap_of_a_difference_resamples_both_models_on_the_same_pairs():
+    generator = torch.Generator().manual_seed(1)
+    human = torch.randn(200, generator=generator, dtype=torch.float64)
+    noise = torch.randn(200, generator=generator, dtype=torch.float64)
+    good, worse = human + 0.5 * noise, human + 1.5 * noise  # the same pairs, the second model noisier
+    low, high = bootstrap_spearman_difference(good, worse, human, resamples=500, seed=0)
+    point = spearman(good, human) - spearman(worse, human)
+    assert 0 < low < point < high
+    # two identical models differ by exactly 0 on every resample
+    assert bootstrap_spearman_difference(good, good, human, resamples=50) == (0.0, 0.0)
+    # pairing cancels what two similar models share: their difference is known far better than either score
+    similar = good + 0.05 * torch.randn(200, generator=generator, dtype=torch.float64)
+    paired_low, paired_high = bootstrap_spearman_difference(similar, good, human, resamples=500, seed=0)
+    single_low, single_high = bootstrap_spearman(good, human, resamples=500, seed=0)
+    assert paired_high - paired_low < 0.5 * (single_high - single_low)
+    with pytest.raises(ValueError, match="equal length"):
+        bootstrap_spearman_difference([1.0, 2.0, 3.0], [1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_similarity_scores_cover_the_pairs_both_words_of_which_are_known(monkeypatch):
+    vectors = _toy_vectors()
+    pairs = [("man", "woman", 1.0), ("king", "queen", 8.0), ("man", "prince", 5.0), ("king", "man", 3.0)]
+    monkeypatch.setattr("helpers.word_embeddings.word_benchmarks.read_word_pairs", lambda name: pairs)
+    model, human = similarity_scores(vectors, "wordsim353")
+    assert human == [1.0, 8.0, 3.0]  # "prince" is not in the vocabulary
+    assert math.isclose(model[0], -1.0) and math.isclose(model[2], vectors.similarity("king", "man"))
+    result = evaluate_word_similarity(vectors, "wordsim353", resamples=0)
+    assert result == {"spearman": spearman(model, human), "covered": 3, "total": 4}
 
 
 # --- analogies ----------------------------------------------------------------------------------
@@ -151,3 +171,68 @@ def test_svd_embedding_is_the_best_rank_d_factor():
     assert torch.allclose(half.norm(dim=0), singular[:3].sqrt(), atol=1e-6)
     with pytest.raises(ValueError, match="exceeds the matrix's smaller side 20"):
         svd_embedding(matrix, 21)
+    # the embedding is U_d Σ_d^p of truncated_svd's factors, for every eigenvalue weighting p
+    left, singular = truncated_svd(matrix, 3, seed=2)
+    assert torch.allclose(left.T @ left, torch.eye(3, dtype=torch.float64), atol=1e-10)
+    for power in (0.0, 0.5, 1.0):
+        assert torch.equal(svd_embedding(matrix, 3, eigenvalue_power=power, seed=2), left * singular.pow(power))
+
+
+# --- issue 31: counts, vectors and questions checked at the door ---------------------------------------
+
+
+def _small_vectors() -> WordVectors:
+    words = ["king", "man", "woman", "queen"]
+    vocabulary = Vocabulary(["<pad>", "<unk>", *words], Counter(dict.fromkeys(words, 1)))
+    return WordVectors(vocabulary, torch.randn(6, 3, generator=torch.Generator().manual_seed(0)))
+
+
+def test_count_vectors_refuse_float_ids_nan_counts_and_an_infinite_alpha():
+    with pytest.raises(TypeError, match=r"ids must hold integers .* floats such as 1\.5"):
+        cooccurrence_counts([1.5, 2.2], [0, 0], 5)  # used to count the pair (1, 2)
+    with pytest.raises(ValueError, match="counts holds 1 NaN or infinite value"):
+        pmi_matrix(torch.tensor([[math.nan, 1.0], [1.0, 2.0]]))  # used to return NaN PMI
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0, got inf"):
+        pmi_matrix(torch.tensor([[1.0, 1.0], [1.0, 2.0]]), alpha=math.inf)
+    with pytest.raises(ValueError, match=r"context_distribution must hold probabilities in \[0, 1\]"):
+        pmi_matrix(torch.tensor([[1.0, 1.0], [1.0, 2.0]]), context_distribution=torch.tensor([2.0, -1.0]))
+
+
+def test_train_ppmi_svd_names_untokenised_sentences_not_the_counts():
+    from helpers.word_embeddings.count_vectors import train_ppmi_svd
+
+    vocabulary = Vocabulary.build([["hello", "world"]])
+    with pytest.raises(TypeError, match=r"sentences\[0\] is the string 'hello world'"):
+        train_ppmi_svd(["hello world"], vocabulary, embedding_dim=1)  # used to blame counts
+    with pytest.raises(ValueError, match="no pair of vocabulary words"):
+        train_ppmi_svd([["hello"], ["other", "words"]], vocabulary, embedding_dim=1)
+
+
+def test_word_vectors_refuse_nan_rows_naming_the_words():
+    vocabulary = Vocabulary.build([["hello", "world"]])
+    table = torch.randn(4, 3)
+    table[2] = math.nan
+    with pytest.raises(ValueError, match=r"vectors holds NaN or infinite values in 1 of 4 rows \(words \['hello'\]\)"):
+        WordVectors(vocabulary, table)  # used to be accepted: every cosine NaN
+    with pytest.raises(ValueError, match="vectors holds NaN or infinite values in 4 of 4 rows"):
+        WordVectors(vocabulary, torch.full((4, 3), math.nan))
+
+
+def test_analogy_questions_must_have_their_words_and_chunks_a_size():
+    vectors = _small_vectors()
+    with pytest.raises(ValueError, match=r"questions\[0\] must be 3 words"):
+        solve_analogies(vectors, [("king", "man")])  # used to fail unpacking inside
+    with pytest.raises(ValueError, match=r"sections\['s'\]\[0\] must be 4 words"):
+        analogy_accuracy(vectors, sections={"s": [("man", "king", "woman")]})  # used to raise IndexError
+    with pytest.raises(ValueError, match=r"questions\[0\] must be 3 words"):
+        solve_analogies(vectors, ["man king woman"])
+    with pytest.raises(ValueError, match="chunk must be a positive integer, got 0"):
+        solve_analogies(vectors, [("man", "king", "woman")], chunk=0)
+    assert solve_analogies(vectors, [("man", "king", "woman")], chunk=1)[0] in ("queen", "<pad>", "<unk>", "man")
+
+
+def test_most_similar_refuses_a_bare_string_to_exclude():
+    vectors = _small_vectors()
+    with pytest.raises(TypeError, match="exclude must be a list of words, got the string 'man'"):
+        vectors.most_similar("king", exclude="man")  # used to look up the characters 'm', 'a', 'n'
+    assert "man" not in [word for word, _ in vectors.most_similar("king", exclude=["man"])]

@@ -4,7 +4,22 @@ One way to do each: seed through :mod:`helpers.core.seeding`, pick and pass a de
 :mod:`helpers.core.device`, check a learner's arguments with :mod:`helpers.core.checks`.
 """
 
-from helpers.core.checks import check_choice, check_positive_int, check_probability, check_shape, check_token_ids
+from helpers.core.checks import (
+    check_choice,
+    check_finite,
+    check_finite_number,
+    check_integers,
+    check_positive_int,
+    check_positive_number,
+    check_probabilities,
+    check_probability,
+    check_same_length,
+    check_sentences,
+    check_shape,
+    check_token_ids,
+    check_unique,
+    check_words,
+)
 from helpers.core.device import model_device, pick_device, resolve_device
 from helpers.core.modes import training_mode
 from helpers.core.seeding import (
@@ -19,10 +34,19 @@ from helpers.core.timing import seconds_per_call
 
 __all__ = [
     "check_choice",
+    "check_finite",
+    "check_finite_number",
+    "check_integers",
     "check_positive_int",
+    "check_positive_number",
+    "check_probabilities",
     "check_probability",
+    "check_same_length",
+    "check_sentences",
     "check_shape",
     "check_token_ids",
+    "check_unique",
+    "check_words",
     "model_device",
     "numpy_generator",
     "pick_device",

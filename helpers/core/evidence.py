@@ -172,11 +172,15 @@ Claim = Difference | Bound
 class Study:
     """One experiment of a notebook: ``run(seeds)`` trains and measures, and returns its claims by name.
 
-    The notebook calls the same function with its own seeds and prints and asserts what it returns.
+    The notebook calls the same function with its own seeds and prints and asserts what it returns. A study
+    whose seeds differ from the rest of its notebook's (10 seeds where the others use 5) names its own
+    ``notebook_seeds`` and ``fresh_seeds``.
     """
 
     name: str
     run: Callable[[Any], Mapping[str, Claim]]
+    notebook_seeds: Any = None
+    fresh_seeds: Any = None
 
 
 @dataclass(frozen=True)
@@ -212,17 +216,30 @@ class ClaimLine:
         )
 
 
-def replicate(replication: Replication, *, studies: Sequence[str] | None = None) -> list[ClaimLine]:
-    """Run each study on the notebook's seeds and on the fresh seeds; one line per claim."""
+def replicate(
+    replication: Replication,
+    *,
+    studies: Sequence[str] | None = None,
+    report: Callable[[ClaimLine], object] | None = None,
+) -> list[ClaimLine]:
+    """Run each study on the notebook's seeds and on the fresh seeds; one line per claim.
+
+    ``report`` is called with each line as soon as its study is done (the command line prints them).
+    """
     lines = []
     for study in replication.studies:
         if studies is not None and study.name not in studies:
             continue
         start = time.perf_counter()
-        original, fresh = study.run(replication.notebook_seeds), study.run(replication.fresh_seeds)
+        notebook_seeds = replication.notebook_seeds if study.notebook_seeds is None else study.notebook_seeds
+        fresh_seeds = replication.fresh_seeds if study.fresh_seeds is None else study.fresh_seeds
+        original, fresh = study.run(notebook_seeds), study.run(fresh_seeds)
         seconds = time.perf_counter() - start
         if set(original) != set(fresh):
             raise RuntimeError(f"study {study.name!r} returned different claims for the two seed sets")
         label = replication.notebook[:2]
-        lines += [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
+        done = [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
+        for line in done if report is not None else ():
+            report(line)
+        lines += done
     return lines

@@ -24,6 +24,8 @@ import torch
 from helpers.data import data_path
 
 __all__ = [
+    "bad_lines_report",
+    "decode_lines",
     "read_text_lines",
     "read_analogies",
     "read_mnist_5k",
@@ -44,6 +46,32 @@ def read_text_lines(path: str | Path, encoding: str | None = None) -> list[str]:
     are kept, so that line numbers stay those of the file. ``encoding=None`` detects UTF-8 or Latin-1;
     a file whose lines mix the two is refused with the lines named.
     """
+    lines, problems = decode_lines(path, encoding)
+    if problems:
+        numbers = sorted(problems)
+        if encoding is not None:
+            raise ValueError(
+                f"{path}, line {numbers[0]}, {problems[numbers[0]]} ({len(numbers)} such line(s): "
+                f"{numbers[:10]}); give the file's real encoding, e.g. encoding='latin-1'"
+            )
+        utf8 = [n for n, line in enumerate(lines, 1) if n not in problems and not line.isascii()]
+        raise ValueError(
+            f"{path} mixes encodings: lines {utf8[:3]} are UTF-8 but lines {numbers[:10]} are not "
+            f"({len(numbers)} line(s) in all). "
+            f"Re-save the file in one encoding (UTF-8), or pass encoding= to read every line the same way"
+        )
+    return lines
+
+
+def decode_lines(path: str | Path, encoding: str | None = None) -> tuple[list[str], dict[int, str]]:
+    """The lines of a text file (as :func:`read_text_lines` splits them) and those that did not decode.
+
+    Returns ``(lines, problems)``: ``problems`` maps a 1-based line number to what is wrong with it; such
+    a line is in ``lines`` decoded with replacement characters, so that a reader can report every bad line
+    of a file at once (:func:`helpers.text_cnn.text_classification.read_labelled_file` does).
+    ``encoding=None``: UTF-8 if every line is UTF-8, else Latin-1 if no line holds UTF-8 beyond ASCII;
+    a file that mixes the two is read as UTF-8 with its other lines as the problems.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}: give the path of a text file with one example per line")
@@ -51,27 +79,36 @@ def read_text_lines(path: str | Path, encoding: str | None = None) -> list[str]:
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()  # the newline that ends the last line starts no new line
     raw_lines = [line[:-1] if line.endswith(b"\r") else line for line in raw_lines]
-    if encoding is not None:
+    if encoding is None:
+        not_utf8 = [number for number, line in enumerate(raw_lines, 1) if not _decodes(line, "utf-8")]
+        utf8_beyond_ascii = any(not line.isascii() and _decodes(line, "utf-8") for line in raw_lines)
+        if not_utf8 and not utf8_beyond_ascii:
+            return [line.decode("latin-1") for line in raw_lines], {}
+        encoding, mixed = "utf-8", "is not valid UTF-8, while other lines of the file are UTF-8 beyond ASCII"
+    else:
+        mixed = None
+    lines, problems = [], {}
+    for number, line in enumerate(raw_lines, 1):
         try:
-            return [line.decode(encoding) for line in raw_lines]
+            lines.append(line.decode(encoding))
         except UnicodeDecodeError as error:
-            bad = next(number for number, line in enumerate(raw_lines, 1) if not _decodes(line, encoding))
-            raise ValueError(
-                f"{path}, line {bad}, is not valid {encoding} ({error.reason}); "
-                f"give the file's real encoding, e.g. encoding='latin-1'"
-            ) from None
-    not_utf8 = [number for number, line in enumerate(raw_lines, 1) if not _decodes(line, "utf-8")]
-    if not not_utf8:
-        return [line.decode("utf-8") for line in raw_lines]
-    utf8_beyond_ascii = [
-        number for number, line in enumerate(raw_lines, 1) if not line.isascii() and _decodes(line, "utf-8")
-    ]
-    if utf8_beyond_ascii:
-        raise ValueError(
-            f"{path} mixes encodings: lines {utf8_beyond_ascii[:3]} are UTF-8 but lines {not_utf8[:3]} are not. "
-            f"Re-save the file in one encoding (UTF-8), or pass encoding= to read every line the same way"
-        )
-    return [line.decode("latin-1") for line in raw_lines]
+            lines.append(line.decode(encoding, errors="replace"))
+            problems[number] = mixed or f"is not valid {encoding} ({error.reason})"
+    return lines, problems
+
+
+def bad_lines_report(path: str | Path, bad: dict[int, str], total: int, *, shown: int = 10) -> str:
+    """Every bad line of a file in one message: the first ``shown`` described, the others counted and listed.
+
+    ``bad`` maps a 1-based line number to what is wrong with it; ``total`` is the file's number of lines.
+    """
+    numbers = sorted(bad)
+    described = [f"  line {number}: {bad[number]}" for number in numbers[:shown]]
+    rest = numbers[shown:]
+    if rest:
+        listed = ", ".join(map(str, rest[:20])) + (", ..." if len(rest) > 20 else "")
+        described.append(f"  and {len(rest)} more bad line(s): {listed}")
+    return "\n".join([f"{path}: {len(numbers)} bad line(s) of {total}:", *described])
 
 
 def _decodes(line: bytes, encoding: str) -> bool:

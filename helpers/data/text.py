@@ -14,9 +14,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Sampler
+
+from helpers.core.checks import check_integers, check_positive_int, check_same_length, check_words
 
 __all__ = ["Vocabulary", "clean_str", "fold_accents", "pad_batch", "padded_loader", "tokenize"]
 
@@ -52,6 +55,7 @@ class Vocabulary:
     """Words <-> integer ids. Special tokens come first (``<pad>`` is id 0, ``<unk>`` id 1 by default)."""
 
     def __init__(self, tokens: Sequence[str], counts: Counter | None = None, unknown: str | None = "<unk>"):
+        check_words(tokens, "tokens")
         if len(set(tokens)) != len(tokens):
             raise ValueError("Vocabulary tokens must be unique")
         self.tokens = list(tokens)
@@ -71,7 +75,17 @@ class Vocabulary:
         specials: Sequence[str] = ("<pad>", "<unk>"),
         unknown: str | None = "<unk>",
     ) -> Vocabulary:
-        """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical)."""
+        """Count words; keep those seen ``min_count`` times, most frequent first (ties alphabetical).
+
+        ``max_size`` counts the special tokens too, so it must leave room for at least one word.
+        """
+        min_count = check_positive_int(min_count, "min_count")
+        check_words(specials, "specials", hint="e.g. specials=('<pad>', '<unk>')")
+        if max_size is not None and check_positive_int(max_size, "max_size") <= len(specials):
+            raise ValueError(
+                f"max_size={max_size} counts the {len(specials)} special tokens {list(specials)} too, so it leaves "
+                f"no room for a word: give max_size > {len(specials)}, or None for every word"
+            )
         if isinstance(sentences, str):
             raise TypeError(
                 "Vocabulary.build takes tokenised sentences (lists of words), got one string; "
@@ -89,7 +103,7 @@ class Vocabulary:
         kept = [w for w, c in counts.items() if c >= min_count and w not in specials]
         kept.sort(key=lambda w: (-counts[w], w))
         if max_size is not None:
-            kept = kept[: max(0, max_size - len(specials))]
+            kept = kept[: max_size - len(specials)]
         return cls([*specials, *kept], counts, unknown)
 
     def __len__(self) -> int:
@@ -115,10 +129,13 @@ class Vocabulary:
         return self._ids[self.unknown]
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
+        """The ids of a list of words (a string is refused: it would be encoded character by character)."""
+        check_words(tokens, "tokens")
         return [self.index(token) for token in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        ids = [int(i) for i in (ids.tolist() if isinstance(ids, torch.Tensor) else ids)]
+        """The words of a 1-D list or tensor of integer ids (floats are refused, not truncated)."""
+        ids = check_integers(ids, "ids", hint="decode takes the ids of one sentence").tolist()
         bad = [i for i in ids if not 0 <= i < len(self.tokens)]
         if bad:
             raise ValueError(f"ids must lie in [0, {len(self.tokens)}), got {bad[:5]}: ids from another vocabulary?")
@@ -131,10 +148,25 @@ def pad_batch(
     """Right-pad id lists into a ``(batch, max_len)`` tensor; also return the true lengths ``(batch,)``.
 
     ``min_length`` pads further when every sequence is shorter (a CNN window wider than the sentence).
+    Each sequence is a 1-D list or tensor of integer ids: floats and nested lists are refused.
     """
+    if isinstance(sequences, str):
+        raise TypeError(f"pad_batch takes a list of id sequences, got the string {sequences[:40]!r}")
     if len(sequences) == 0:
-        raise ValueError("pad_batch got no sequences")
-    tensors = [torch.as_tensor(s, dtype=torch.int64).reshape(-1) for s in sequences]
+        raise ValueError("pad_batch got no sequences: give a non-empty list of id sequences")
+    _check_padding(padding_id, min_length)
+    tensors = [check_integers(s, f"sequences[{index}]") for index, s in enumerate(sequences)]
+    return _pad(tensors, padding_id, min_length)
+
+
+def _check_padding(padding_id: object, min_length: object) -> None:
+    if isinstance(padding_id, bool) or not isinstance(padding_id, (int, np.integer)) or padding_id < 0:
+        raise ValueError(f"padding_id must be an id (an int >= 0), got {padding_id!r}")
+    check_positive_int(min_length, "min_length")
+
+
+def _pad(tensors: list[torch.Tensor], padding_id: int, min_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`pad_batch` on checked 1-D int64 tensors."""
     lengths = torch.tensor([len(t) for t in tensors], dtype=torch.int64)
     padded = pad_sequence(tensors, batch_first=True, padding_value=padding_id)  # (batch, max_len)
     if padded.shape[1] < min_length:
@@ -159,18 +191,22 @@ def padded_loader(
     then draws a new order, and the whole run repeats exactly. A ``batch_sampler`` (e.g. one that puts
     sentences of similar length together) chooses the batches instead of ``batch_size``/``shuffle``.
     """
-    labels = torch.as_tensor(labels, dtype=torch.int64)
-    if len(sequences) != len(labels):
-        raise ValueError(f"got {len(sequences)} sequences but {len(labels)} labels; give one label per sequence")
-    empty = [index for index, sequence in enumerate(sequences) if len(sequence) == 0]
+    labels = check_integers(labels, "labels", hint="class ids, e.g. from label_ids(labels)")
+    if isinstance(sequences, str):
+        raise TypeError("sequences must be a list of id sequences, got one string")
+    check_same_length(sequences, "sequences", labels, "labels", hint="give one label per sequence")
+    _check_padding(padding_id, min_length)
+    tensors = [check_integers(s, f"sequences[{index}]") for index, s in enumerate(sequences)]
+    empty = [index for index, sequence in enumerate(tensors) if len(sequence) == 0]
     if empty:
         raise ValueError(f"sequences {empty[:5]} are empty (no words after tokenising): drop them before batching")
-    examples = list(zip(sequences, labels))
+    examples = list(zip(tensors, labels))
 
-    def collate(batch: list[tuple[Sequence[int], torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-        ids, _ = pad_batch([ids for ids, _ in batch], padding_id, min_length)
+    def collate(batch: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        ids, _ = _pad([ids for ids, _ in batch], padding_id, min_length)
         return ids, torch.stack([label for _, label in batch])
 
     if batch_sampler is not None:
         return DataLoader(examples, batch_sampler=batch_sampler, collate_fn=collate)
+    check_positive_int(batch_size, "batch_size")
     return DataLoader(examples, batch_size=batch_size, shuffle=shuffle, generator=generator, collate_fn=collate)

@@ -2,9 +2,13 @@
 
     Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V
 
+    MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W_O,   head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)
+
 Masks follow the course's convention: boolean, True = this query may attend to this key. A query whose keys
 are all blocked gets all-zero weights and a zero output (as ``F.scaled_dot_product_attention`` does).
-The references are plain PyTorch, written here so that the grader does not depend on the code it grades.
+Multi-head attention is graded against PyTorch's own ``nn.MultiheadAttention`` computation with the same
+weights (``F.multi_head_attention_forward``, whose masks mean the opposite: True = blocked). The other
+references are plain PyTorch, written here so that the grader does not depend on the code it grades.
 """
 
 from __future__ import annotations
@@ -13,13 +17,21 @@ import functools
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from helpers.core import torch_generator
 
 from .grading import Case, Exercise, Mistake, Prediction
 
-__all__ = ["attention", "causal_mask", "entropy_without_scaling", "padding_mask", "split_heads"]
+__all__ = [
+    "attention",
+    "causal_mask",
+    "entropy_without_scaling",
+    "multi_head_attention",
+    "padding_mask",
+    "split_heads",
+]
 
 
 # --- scaled dot-product attention ------------------------------------------------------------------
@@ -91,8 +103,22 @@ attention = Exercise(
     _attention_cases,
     [
         Mistake(
-            "the weights sum to 1 over the queries: the softmax is over the wrong axis (use dim=-1, the keys)",
+            "the weights sum to 1 over the queries: the softmax is over the wrong axis (dim=-2); use dim=-1, the keys",
             lambda q, k, v, m=None: _attention(q, k, v, m, axis=-2),
+        ),
+        Mistake(
+            "the softmax is over the wrong axis: dim=1 is the queries of 3-D inputs but the heads of 4-D ones "
+            "(batch, heads, q_len, k_len); the weights must sum to 1 over the keys, the last axis: dim=-1",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=1),
+        ),
+        Mistake(
+            "the softmax is over the wrong axis: dim=2 is the keys of 3-D inputs but the queries of 4-D ones "
+            "(batch, heads, q_len, k_len); count from the end: dim=-1",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=2),
+        ),
+        Mistake(
+            "the softmax is over the batch (dim=0): the weights must sum to 1 over the keys, the last axis: dim=-1",
+            lambda q, k, v, m=None: _attention(q, k, v, m, axis=0),
         ),
         Mistake("the scores are not divided by √d_k", lambda q, k, v, m=None: _attention(q, k, v, m, scale="none")),
         Mistake(
@@ -119,6 +145,7 @@ attention = Exercise(
         ),
     ],
     names=("output", "weights"),
+    gradients=True,
 )
 
 
@@ -231,6 +258,7 @@ split_heads = Exercise(
             lambda x, h: x.reshape(x.shape[0], x.shape[1], h, x.shape[2] // h).permute(0, 2, 3, 1),
         ),
     ],
+    gradients=True,
 )
 
 
@@ -261,6 +289,162 @@ entropy_without_scaling = Prediction(
         "so the softmax is far from uniform": math.log(_KEYS),
         "that is the entropy with the √d_k kept (scores of variance 1); remove it and the scores have "
         "variance 512": _mean_entropy(scale=True),
+        "that is log₂ 10, the entropy of uniform weights in bits; the course measures in nats (natural log), and "
+        "without the scale the weights are far from uniform": math.log2(_KEYS),
+        "that is the entropy with the √d_k kept, in bits; the course measures in nats, and without the scale the "
+        "scores have variance 512": _mean_entropy(scale=True) / math.log(2),
+        "0 would be exactly one-hot weights; nearly one-hot is not exactly one-hot: the runner-up keys keep a "
+        "little weight. Measure it": 0.0,
     },
     explanation="Scores of standard deviation √512 ≈ 23 make the softmax nearly one-hot: its gradient vanishes.",
+)
+
+
+# --- multi-head attention, end to end ------------------------------------------------------------------
+
+
+def reference_multi_head_attention(
+    query: Tensor, key: Tensor, value: Tensor, weights: dict[str, Tensor], num_heads: int, mask: Tensor | None = None
+) -> Tensor:
+    """nn.MultiheadAttention's forward pass (batch first, no dropout) with the weights given, as a function."""
+    attn_mask = key_padding_mask = None
+    if mask is not None and mask.dim() == 2:
+        attn_mask = ~mask  # (q_len, k_len); PyTorch's convention: True = blocked
+    elif mask is not None:
+        key_padding_mask = ~mask[:, 0, 0, :]  # (batch, 1, 1, k_len) -> (batch, k_len)
+    output, _ = F.multi_head_attention_forward(
+        query.transpose(0, 1),  # PyTorch's functional form wants (seq, batch, d_model)
+        key.transpose(0, 1),
+        value.transpose(0, 1),
+        query.shape[-1],
+        num_heads,
+        torch.cat([weights["w_q"], weights["w_k"], weights["w_v"]]),
+        torch.cat([weights["b_q"], weights["b_k"], weights["b_v"]]),
+        None,
+        None,
+        False,
+        0.0,
+        weights["w_o"],
+        weights["b_o"],
+        training=False,
+        key_padding_mask=key_padding_mask,
+        need_weights=False,
+        attn_mask=attn_mask,
+    )
+    return output.transpose(0, 1)  # (batch, q_len, d_model)
+
+
+def _multi_head(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    weights: dict[str, Tensor],
+    num_heads: int,
+    mask: Tensor | None = None,
+    *,
+    scale_by_model: bool = False,
+    output_projection: bool = True,
+    merge_transposed: bool = True,
+    linear_convention: bool = True,
+    biases: bool = True,
+    inverted: bool = False,
+    heads: bool = True,
+) -> Tensor:
+    """Split → attend → merge → W_O (default arguments) and, through its switches, the typical mistakes."""
+
+    def project(x: Tensor, name: str) -> Tensor:
+        matrix = weights["w_" + name]
+        out = x @ (matrix.T if linear_convention else matrix)  # nn.Linear: y = x Wᵀ + b
+        return out + weights["b_" + name] if biases else out
+
+    batch, q_len, d_model = query.shape
+    h = num_heads if heads else 1
+    d_k = d_model // h
+
+    def split(x: Tensor) -> Tensor:
+        return x.view(batch, x.shape[1], h, d_k).transpose(1, 2)  # (batch, heads, seq, d_k)
+
+    q, k, v = split(project(query, "q")), split(project(key, "k")), split(project(value, "v"))
+    if mask is not None:
+        mask = ~mask if inverted else mask
+        mask = mask if mask.dim() == 4 else mask[None, None]  # broadcast over (batch, heads)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d_model if scale_by_model else d_k)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    attended = scores.softmax(dim=-1).nan_to_num(0.0) @ v  # (batch, heads, q_len, d_k)
+    if merge_transposed:
+        merged = attended.transpose(1, 2).reshape(batch, q_len, d_model)  # heads side by side again
+    else:
+        merged = attended.reshape(batch, q_len, d_model)
+    return project(merged, "o") if output_projection else merged
+
+
+def _weights(g: torch.Generator, d_model: int, dtype: torch.dtype = torch.float32) -> dict[str, Tensor]:
+    scale = 1 / math.sqrt(d_model)
+    return {
+        **{f"w_{n}": torch.randn(d_model, d_model, generator=g, dtype=dtype) * scale for n in "qkvo"},
+        **{f"b_{n}": torch.randn(d_model, generator=g, dtype=dtype) * 0.1 for n in "qkvo"},
+    }
+
+
+def _multi_head_cases() -> list[Case]:
+    g = torch_generator(9)
+    r = lambda *shape, dtype=torch.float32: torch.randn(*shape, generator=g, dtype=dtype)  # noqa: E731
+    x = r(2, 5, 8)
+    return [
+        Case("self-attention", (x, x, x, _weights(g, 8), 2)),
+        Case("cross-attention, q_len ≠ k_len", (r(2, 3, 12), r(2, 6, 12), r(2, 6, 12), _weights(g, 12), 3)),
+        Case("causal mask", (x, x, x, _weights(g, 8), 4, torch.ones(5, 5, dtype=torch.bool).tril())),
+        Case("padding", (r(2, 4, 8), r(2, 6, 8), r(2, 6, 8), _weights(g, 8), 2, _lengths_mask([6, 3], 6))),
+        Case("batch of 1, one head", (r(1, 4, 6), r(1, 4, 6), r(1, 4, 6), _weights(g, 6), 1)),
+        Case(
+            "float64",
+            (
+                r(2, 3, 8, dtype=torch.float64),
+                r(2, 4, 8, dtype=torch.float64),
+                r(2, 4, 8, dtype=torch.float64),
+                _weights(g, 8, torch.float64),
+                2,
+            ),
+        ),
+    ]
+
+
+multi_head_attention = Exercise(
+    "multi_head_attention",
+    reference_multi_head_attention,
+    _multi_head_cases,
+    [
+        Mistake(
+            "the scores are divided by √d_model; each head divides by √d_k, d_k = d_model / num_heads",
+            lambda *a: _multi_head(*a, scale_by_model=True),
+        ),
+        Mistake(
+            "the heads' concatenation goes through the output projection: Concat(heads) W_Oᵀ + b_o",
+            lambda *a: _multi_head(*a, output_projection=False),
+        ),
+        Mistake(
+            "merging mixed positions: transpose(1, 2) back to (batch, q_len, heads, d_k) before reshaping to "
+            "(batch, q_len, d_model)",
+            lambda *a: _multi_head(*a, merge_transposed=False),
+        ),
+        Mistake(
+            "the weights follow nn.Linear's convention, y = x Wᵀ + b (W is (out_features, in_features)): "
+            "multiply by the transposed matrix",
+            lambda *a: _multi_head(*a, linear_convention=False),
+        ),
+        Mistake("the biases b_q, b_k, b_v, b_o are missing", lambda *a: _multi_head(*a, biases=False)),
+        Mistake(
+            "the mask is inverted: True means 'may attend' in this course (nn.MultiheadAttention uses the opposite)",
+            lambda *a: _multi_head(*a, inverted=True),
+        ),
+        Mistake(
+            "one attention over all d_model features is one head: split into num_heads heads of d_k features each",
+            lambda *a: _multi_head(*a, heads=False),
+        ),
+    ],
+    gradients=True,
+    forbidden=(F.multi_head_attention_forward, torch._native_multi_head_attention),
+    forbidden_hint="build it from the pieces, split → attend → merge → W_O: nn.MultiheadAttention (and "
+    "F.multi_head_attention_forward) is the reference your function is compared with",
 )

@@ -6,8 +6,12 @@
                    → feed-forward → add & norm
     smoothed target = (1 − ε) · one-hot + ε / K                                         (§5.4)
 
+    ∂loss/∂logits = (softmax(logits) − smoothed target) / N at the N real tokens, 0 at padding
+
 Beam search keeps the ``beam_size`` best continuations of all beams together, scored by their summed
-log-probabilities. The references are plain PyTorch, written here so that the grader does not depend on
+log-probabilities. Teacher forcing feeds the decoder the target sequence shifted right: from
+[<s>, y_1, ..., y_n, </s>, <pad>, ...] the decoder reads [<s>, y_1, ..., y_n] and learns to predict
+[y_1, ..., y_n, </s>]. The references are plain PyTorch, written here so that the grader does not depend on
 the code it grades.
 """
 
@@ -31,6 +35,8 @@ __all__ = [
     "label_smoothed_loss",
     "lowest_smoothed_loss",
     "sinusoidal_positional_encoding",
+    "smoothed_loss_gradient",
+    "teacher_forcing",
 ]
 
 
@@ -92,7 +98,8 @@ sinusoidal_positional_encoding = Exercise(
             lambda n, d: _encoding(n, d, multiply=True),
         ),
     ],
-    check_dtype=False,
+    dtype_advice="the statement asks for float32, PyTorch's default (torch.arange(n) gives integers and "
+    "NumPy gives float64: build the table with dtype=torch.float32)",
 )
 
 
@@ -250,6 +257,7 @@ decoder_layer = Exercise(
             lambda *a: _decoder(*a, feed_forward_first=True),
         ),
     ],
+    gradients=True,
 )
 
 
@@ -389,6 +397,7 @@ label_smoothed_loss = Exercise(
             ),
         ),
     ],
+    gradients=True,
 )
 
 
@@ -414,6 +423,194 @@ lowest_smoothed_loss = Prediction(
         "that is −log(1 − ε), the loss of a model that puts 1 − ε on the right class and spreads nothing over "
         "the others": -math.log(1 - _SMOOTHING),
         "that is ε · log K, only the uniform part; add the true class's term": _SMOOTHING * math.log(_CLASSES),
+        "that is the entropy of the ε split alone, H(ε) = −(1 − ε) log(1 − ε) − ε log ε; spreading ε over the K "
+        "classes adds ε · log K": -(1 - _SMOOTHING) * math.log(1 - _SMOOTHING) - _SMOOTHING * math.log(_SMOOTHING),
     },
     explanation="The loss is the cross-entropy H(target, model) = H(target) + KL(target ‖ model) ≥ H(target).",
+)
+
+
+# --- teacher forcing: decoder inputs and targets by shifting ----------------------------------------------
+
+
+def reference_teacher_forcing(sequences: Tensor, padding_id: int) -> tuple[Tensor, Tensor]:
+    return sequences[:, :-1], sequences[:, 1:]  # read <s> y_1 .. y_n, predict y_1 .. y_n </s>
+
+
+def _ignoring_padded_targets(output: object, sequences: Tensor, padding_id: int) -> object:
+    """Inputs at positions whose true target is padding are never scored: any input there is right."""
+    if isinstance(output, (tuple, list)) and len(output) == 2 and all(isinstance(t, Tensor) for t in output):
+        inputs, targets = output
+        scored = sequences[:, 1:] != padding_id  # (batch, length - 1): the positions with a real target
+        if inputs.shape == scored.shape and not inputs.is_floating_point():
+            return inputs.masked_fill(~scored, padding_id), targets
+    return output
+
+
+def _sequences(g: torch.Generator, lengths: list[int], start: int, end: int, padding_id: int) -> Tensor:
+    """[<s>, tokens, </s>, padding] rows: ``lengths`` counts the tokens between <s> and </s>."""
+    rows = torch.full((len(lengths), max(lengths) + 2), padding_id)
+    for row, length in enumerate(lengths):
+        rows[row, 0], rows[row, length + 1] = start, end
+        rows[row, 1 : length + 1] = torch.randint(4, 20, (length,), generator=g)
+    return rows
+
+
+class _TeacherForcing(Exercise):
+    """Teacher forcing, graded on each case's own padding id (inputs over padded targets do not count)."""
+
+    def _run(self, function, case, learner=True):  # noqa: ANN001, ANN202
+        output, error, wrote = super()._run(function, case, learner)
+        return _ignoring_padded_targets(output, *case.args), error, wrote
+
+
+def _teacher_cases() -> list[Case]:
+    g = torch_generator(6)
+    return [
+        Case("padding", (_sequences(g, [5, 2, 3], 1, 2, 0), 0)),
+        Case("padding_id 3", (_sequences(g, [3, 4], 1, 2, 3), 3)),
+        Case("batch of 1, no padding", (_sequences(g, [4], 1, 2, 0), 0)),
+        Case("an empty sentence: <s> </s>", (_sequences(g, [0, 3], 1, 2, 0), 0)),
+    ]
+
+
+teacher_forcing = _TeacherForcing(
+    "teacher_forcing",
+    reference_teacher_forcing,
+    _teacher_cases,
+    [
+        Mistake(
+            "the targets equal the inputs: the decoder would learn to copy the token it is given. Shift by one: "
+            "inputs = sequences[:, :-1], targets = sequences[:, 1:]",
+            lambda s, p: (s, s),
+        ),
+        Mistake(
+            "the targets still start with the start token <s>: the decoder reads <s> and must predict y_1, so "
+            "targets = sequences[:, 1:]",
+            lambda s, p: (s[:, :-1], s[:, :-1]),
+        ),
+        Mistake(
+            "inputs and targets are swapped: the decoder reads sequences[:, :-1] (from <s>) and predicts "
+            "sequences[:, 1:] (up to </s>)",
+            lambda s, p: (s[:, 1:], s[:, :-1]),
+        ),
+        *(
+            Mistake(
+                "off by one: the inputs keep the last position; drop it (sequences[:, :-1]) so that input t lines "
+                "up with target t, the token after it",
+                function,
+            )
+            for function in (lambda s, p: (s, s[:, 1:]), lambda s, p: (s, F.pad(s[:, 1:], (0, 1), value=p)))
+        ),
+        Mistake(
+            "off by one: the targets lost their last position (the longest sentence's </s>); targets = "
+            "sequences[:, 1:]",
+            lambda s, p: (s[:, :-1], s[:, 1:-1]),
+        ),
+        *(
+            Mistake(
+                "shifted by two: the decoder reads position t and predicts position t + 1, the very next token",
+                function,
+            )
+            for function in (lambda s, p: (s[:, :-2], s[:, 2:]), lambda s, p: (s[:, :-1], s[:, 2:]))
+        ),
+    ],
+    names=("inputs", "targets"),
+)
+
+
+# --- the gradient of the label-smoothed loss, by hand -----------------------------------------------------
+
+
+def reference_smoothed_loss_gradient(logits: Tensor, targets: Tensor, smoothing: float, padding_id: int) -> Tensor:
+    """Autograd's gradient of the label-smoothed loss: the reference a gradient derived by hand must equal."""
+    with torch.enable_grad():
+        leaf = logits.detach().clone().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(reference_label_smoothed_loss(leaf, targets, smoothing, padding_id), leaf)
+    return gradient  # (batch, seq, K)
+
+
+def _smoothed_gradient(
+    logits: Tensor,
+    targets: Tensor,
+    smoothing: float,
+    padding_id: int,
+    *,
+    with_smoothing: bool = True,
+    sign: float = 1.0,
+    count: str = "real",
+    zero_padding: bool = True,
+    log_probabilities: bool = False,
+    others: bool = False,
+) -> Tensor:
+    """The gradient by hand (default arguments) and, through its switches, the typical mistakes."""
+    classes = logits.shape[-1]
+    epsilon = smoothing if with_smoothing else 0.0
+    if others:  # ε / (K − 1) on the other classes, 1 − ε on the true one
+        target = torch.full_like(logits, epsilon / (classes - 1)).scatter(-1, targets[..., None], 1 - epsilon)
+    else:
+        target = torch.full_like(logits, epsilon / classes)
+        target = target.scatter_add(-1, targets[..., None], torch.full_like(logits[..., :1], 1 - epsilon))
+    predicted = logits.log_softmax(-1) if log_probabilities else logits.softmax(-1)
+    real = targets != padding_id  # (batch, seq)
+    gradient = sign * (predicted - target)
+    if zero_padding:
+        gradient = gradient * real[..., None]
+    tokens = {"real": real.sum(), "all": real.numel(), "one": 1}[count]
+    return gradient / tokens
+
+
+def _gradient_cases() -> list[Case]:
+    g = torch_generator(7)
+
+    def case(name: str, shape: tuple, classes: int, smoothing: float, padding_id: int, dtype=torch.float32) -> Case:  # noqa: ANN001
+        targets = torch.randint(0, classes, shape, generator=g)
+        targets[..., -2:] = padding_id
+        targets[..., 0] = (padding_id + 1) % classes
+        return Case(name, (torch.randn(*shape, classes, generator=g, dtype=dtype) * 2, targets, smoothing, padding_id))
+
+    return [
+        case("padding", (2, 5), 6, 0.1, 0),
+        case("padding_id 2", (3, 4), 5, 0.2, 2),
+        case("batch of 1", (1, 6), 7, 0.1, 0),
+        case("no smoothing", (2, 4), 5, 0.0, 0),
+        case("float64", (2, 5), 8, 0.3, 0, torch.float64),
+    ]
+
+
+smoothed_loss_gradient = Exercise(
+    "smoothed_loss_gradient",
+    reference_smoothed_loss_gradient,
+    _gradient_cases,
+    [
+        Mistake(
+            "that is the gradient against the one-hot target: with smoothing the target is (1 − ε) · one-hot + ε / K",
+            lambda *a: _smoothed_gradient(*a, with_smoothing=False),
+        ),
+        Mistake(
+            "the sign: the gradient of the cross-entropy is softmax(logits) − target (prediction minus target)",
+            lambda *a: _smoothed_gradient(*a, sign=-1.0),
+        ),
+        Mistake(
+            "the loss is the mean over the N real tokens: divide by N", lambda *a: _smoothed_gradient(*a, count="one")
+        ),
+        Mistake(
+            "N counts the real tokens only, not the padding: divide by (targets != padding_id).sum()",
+            lambda *a: _smoothed_gradient(*a, count="all"),
+        ),
+        Mistake(
+            "padding positions do not count in the loss, so their gradient is 0",
+            lambda *a: _smoothed_gradient(*a, zero_padding=False),
+        ),
+        Mistake(
+            "∂/∂z of −Σ_k q_k log softmax(z)_k is softmax(z) − q: probabilities, not log-probabilities",
+            lambda *a: _smoothed_gradient(*a, log_probabilities=True),
+        ),
+        Mistake(
+            "the smoothed target puts ε / K on every class, the true one included (ε / (K − 1) on the others is "
+            "another variant, not the one of exercise 4)",
+            lambda *a: _smoothed_gradient(*a, others=True),
+        ),
+    ],
+    by_hand=True,
 )

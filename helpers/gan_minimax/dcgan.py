@@ -21,7 +21,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from helpers.core import check_choice, check_positive_int, resolve_device, seed_everything, training_mode
+from helpers.core import (
+    check_choice,
+    check_positive_int,
+    check_probability,
+    resolve_device,
+    seed_everything,
+    training_mode,
+)
 from helpers.gan_minimax.players import MLPDiscriminator, MLPGenerator, SampledBatches, gan_step
 from helpers.training import train
 
@@ -102,6 +109,7 @@ class DigitClassifier(nn.Module):
     def __init__(self, *, num_classes: int = 10, width: int = 16, dropout: float = 0.25):
         super().__init__()
         width = check_positive_int(width, "width")
+        check_probability(dropout, "dropout")
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 5, padding=2),
             nn.ReLU(),
@@ -142,5 +150,10 @@ def train_digit_gan(
         for player in (generator, discriminator)
     ]
     batches = SampledBatches(lambda n: real[torch.randint(len(real), (n,))], 64, check_positive_int(steps, "steps"))
-    train(gan_step(generator, discriminator, *optimizers), batches, show_progress=False)
+    train(
+        gan_step(generator, discriminator, *optimizers),
+        batches,
+        model=nn.ModuleList([generator, discriminator]),
+        show_progress=False,
+    )
     return generator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.core import check_positive_int
+from helpers.core import check_finite_number, check_positive_int, check_positive_number
 from helpers.gan_minimax.minimax import value_estimate
 
 __all__ = ["dirac_gan_trajectory"]
@@ -30,10 +30,10 @@ def dirac_gan_trajectory(
     Returns the trajectory (steps + 1, 2) of (θ, ψ) in float64.
     """
     steps = check_positive_int(steps, "steps")
-    if not learning_rate > 0 or not gradient_penalty >= 0:
-        raise ValueError(
-            f"learning_rate must be > 0 and gradient_penalty >= 0, got {learning_rate!r} and {gradient_penalty!r}"
-        )
+    check_positive_number(learning_rate, "learning_rate")
+    check_finite_number(gradient_penalty, "gradient_penalty", minimum=0, hint="the R1 weight γ, 0 for none")
+    check_finite_number(theta, "theta")
+    check_finite_number(psi, "psi")
     point = torch.tensor([float(theta), float(psi)], dtype=torch.float64)
     path = [point.clone()]
 

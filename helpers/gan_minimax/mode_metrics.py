@@ -19,7 +19,7 @@ import math
 import torch
 from torch import Tensor
 
-from helpers.core import check_positive_int, check_shape
+from helpers.core import check_positive_int, check_positive_number, check_probabilities, check_shape
 
 __all__ = [
     "class_histogram_metrics",
@@ -37,12 +37,14 @@ def ring_centers(modes: int = 8, *, radius: float = 2.0) -> Tensor:
     Angles are 2πi/modes for i = 0..modes-1. (``linspace(0, 2π, modes)`` would put the first and last
     centre on the same point: only modes - 1 distinct modes.)
     """
+    check_positive_number(radius, "radius")
     angles = 2 * math.pi * torch.arange(check_positive_int(modes, "modes"), dtype=torch.float64) / modes
     return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
 
 
 def grid_centers(side: int = 5, *, spacing: float = 2.0) -> Tensor:
     """The ``side × side`` grid of centres (PacGAN's grid of 25: -4, -2, 0, 2, 4 on each axis), (side², 2)."""
+    check_positive_number(spacing, "spacing")
     axis = spacing * (torch.arange(check_positive_int(side, "side"), dtype=torch.float32) - (side - 1) / 2)
     return torch.cartesian_prod(axis, axis)
 
@@ -50,7 +52,10 @@ def grid_centers(side: int = 5, *, spacing: float = 2.0) -> Tensor:
 def sample_mixture(count: int, centers: Tensor, *, std: float, generator: torch.Generator | None = None) -> Tensor:
     """``count`` points of the equal-weight mixture of Gaussians (std ``std``) at ``centers``, (count, 2)."""
     check_shape(centers, (None, None), "centers", "(modes, features)")
+    if centers.shape[0] == 0:
+        raise ValueError("centers is empty: give at least one mode, e.g. ring_centers(8)")
     count = check_positive_int(count, "count")
+    check_positive_number(std, "std", hint="the standard deviation of each Gaussian, e.g. 0.02")
     which = torch.randint(centers.shape[0], (count,), generator=generator)
     return centers[which] + std * torch.randn(count, centers.shape[1], generator=generator)
 
@@ -67,8 +72,7 @@ def mode_coverage(samples: Tensor, centers: Tensor, *, std: float, min_samples: 
     check_shape(samples, (None, centers.shape[1]), "samples", "(count, features) like centers")
     if samples.shape[0] == 0:
         raise ValueError("samples is empty: pass at least one sample (PacGAN uses 2,500)")
-    if not std > 0:
-        raise ValueError(f"std must be positive (the mixture's standard deviation), got {std!r}")
+    check_positive_number(std, "std", hint="the mixture's standard deviation")
     distances = torch.cdist(samples.double(), centers.double())  # (count, modes)
     nearest_distance, nearest = distances.min(dim=1)
     good = nearest_distance <= 3 * std
@@ -91,13 +95,17 @@ def class_histogram_metrics(probabilities: Tensor) -> dict[str, object]:
     """What a classifier's predictions on generated images say about the generator.
 
     ``probabilities`` (count, classes): the classifier's softmax on each sample. Returns ``classes``
-    (classes predicted at least once), ``kl_to_uniform`` (KL of the predicted-class histogram to the
-    uniform one, nats; 0 when every class is drawn equally often), ``confidence`` (mean top
-    probability) and ``counts`` (samples per predicted class, a list).
+    (classes predicted at least once: a loose bar, one sample in 10,000 counts), ``classes_at_half_share``
+    (classes predicted at least half as often as a uniform generator would, ``share ≥ 0.5 / classes``),
+    ``min_share`` (the rarest class's share), ``tv_to_uniform`` (total variation from the uniform histogram,
+    ½ Σ |share − 1/classes|: the share of samples that would have to change class), ``kl_to_uniform`` (KL of
+    the predicted-class histogram to the uniform one, nats; 0 when every class is drawn equally often),
+    ``confidence`` (mean top probability), ``counts`` (samples per predicted class) and ``shares`` (lists).
     """
     check_shape(probabilities, (None, None), "probabilities", "(count, classes)")
     if probabilities.shape[0] == 0:
         raise ValueError("probabilities is empty: classify at least one sample")
+    check_probabilities(probabilities, "probabilities", hint="pass logits.softmax(-1), not the logits")
     if not torch.allclose(probabilities.sum(-1), torch.ones((), dtype=probabilities.dtype), atol=1e-4):
         raise ValueError("each row of probabilities must sum to 1: pass logits.softmax(-1), not the logits")
     confidence, predicted = probabilities.max(dim=-1)
@@ -106,9 +114,13 @@ def class_histogram_metrics(probabilities: Tensor) -> dict[str, object]:
     p = counts.double() / counts.sum()
     return {
         "classes": int((counts > 0).sum()),
+        "classes_at_half_share": int((p >= 0.5 / classes).sum()),
+        "min_share": float(p.min()),
+        "tv_to_uniform": float(0.5 * (p - 1 / classes).abs().sum()),
         "kl_to_uniform": float(torch.special.xlogy(p, p * classes).sum()),
         "confidence": float(confidence.double().mean()),
         "counts": counts.tolist(),
+        "shares": p.tolist(),
     }
 
 
@@ -122,8 +134,7 @@ def parzen_log_likelihood(samples: Tensor, points: Tensor, *, sigma: float, chun
     check_shape(points, (None, samples.shape[1]), "points", "(count, features) like samples")
     if samples.shape[0] == 0:
         raise ValueError("samples is empty: the Parzen window needs at least one sample")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
+    check_positive_number(sigma, "sigma", hint="the Parzen window's width, chosen on a validation set")
     count, dim = samples.shape
     samples = samples.double()
     constant = math.log(count) + dim / 2 * math.log(2 * math.pi * sigma**2)

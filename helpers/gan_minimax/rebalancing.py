@@ -25,7 +25,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, resolve_device, seed_everything, torch_generator, training_mode
+from helpers.core import (
+    check_finite,
+    check_positive_int,
+    check_positive_number,
+    check_shape,
+    resolve_device,
+    seed_everything,
+    torch_generator,
+    training_mode,
+)
 from helpers.gan_minimax.dcgan import DCGANDiscriminator, DCGANGenerator, as_images
 from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
 from helpers.gan_minimax.players import SampledBatches
@@ -43,22 +52,33 @@ __all__ = [
 ]
 
 
-def _check_labels(labels: Tensor, num_classes: int) -> None:
+def _check_labels(labels: Tensor, num_classes: int, batch: int | None = None, name: str = "labels") -> None:
+    """Class ids: an int64 tensor in ``0..num_classes - 1``; with ``batch``, of shape ``(batch,)``."""
     if not isinstance(labels, Tensor) or labels.dtype != torch.int64:
         raise TypeError(
-            f"labels must be an integer tensor of dtype torch.long, got "
+            f"{name} must be an integer tensor of dtype torch.long, got "
             f"{getattr(labels, 'dtype', type(labels).__name__)}; convert integer labels with .long() "
             f"(float labels are refused, not truncated)"
         )
+    if batch is not None and tuple(labels.shape) != (batch,):
+        raise ValueError(
+            f"{name} must have shape (batch,) = ({batch},), one label per image, got {tuple(labels.shape)}; "
+            "a single label is not broadcast: repeat it, e.g. torch.full((batch,), label)"
+        )
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(labels.min())}..{int(labels.max())}")
+        raise ValueError(
+            f"{name} must lie in 0..{num_classes - 1} (num_classes={num_classes}), got "
+            f"{int(labels.min())}..{int(labels.max())}"
+        )
 
 
 def cut_class(labels: Tensor, minority_class: int, keep: int, *, generator: torch.Generator) -> Tensor:
     """Indices of every example except those of ``minority_class``, of which ``keep`` random ones stay (sorted)."""
     _check_labels(labels, int(labels.max()) + 1 if labels.numel() else 1)
+    if isinstance(minority_class, bool) or not hasattr(minority_class, "__index__"):
+        raise TypeError(f"minority_class must be a class id (an int), got {minority_class!r}")
     members = torch.nonzero(labels == minority_class).squeeze(1)
-    if not 0 < keep <= len(members):
+    if isinstance(keep, bool) or not hasattr(keep, "__index__") or not 0 < keep <= len(members):
         raise ValueError(f"keep must be in 1..{len(members)} (the examples of class {minority_class}), got {keep}")
     kept = members[torch.randperm(len(members), generator=generator)[:keep]]
     return torch.cat([torch.nonzero(labels != minority_class).squeeze(1), kept]).sort().values
@@ -94,11 +114,8 @@ class ConditionalDCGANGenerator(DCGANGenerator):
         self.noise_dim, self.num_classes = noise_dim, num_classes
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:  # type: ignore[override]
-        if z.dim() != 2 or z.shape[1] != self.noise_dim or labels.shape != z.shape[:1]:
-            raise ValueError(
-                f"z must be (batch, {self.noise_dim}) and labels (batch,), got {tuple(z.shape)} "
-                f"and {tuple(labels.shape)}"
-            )
+        check_shape(z, (None, self.noise_dim), "z", "(batch, noise_dim)")
+        _check_labels(labels, self.num_classes, z.shape[0])
         code = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1)  # (batch, noise_dim + classes)
         return self.upsample(self.project(code).reshape(-1, 2 * self.width, 7, 7))  # (batch, 1, 28, 28)
 
@@ -129,7 +146,9 @@ class ConditionalDCGANDiscriminator(nn.Module):
         nn.init.zeros_(self.embedding.weight)  # start as the unconditional D
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
-        h = self.features(as_images(x))  # (batch, 2w·7·7)
+        x = as_images(x)
+        _check_labels(labels, self.num_classes, x.shape[0])
+        h = self.features(x)  # (batch, 2w·7·7)
         return self.output(h).squeeze(-1) + (self.embedding(labels) * h).sum(-1)  # (batch,)
 
 
@@ -180,29 +199,49 @@ def train_stacked_classifiers(
     learning_rate: float = 1e-3,
     num_classes: int = 10,
     device: torch.device | str | None = None,
+    first_seed: int = 0,
 ) -> StackedMLP:
     """One MLP classifier [features, hidden_size, num_classes] per run, run r = arm * seeds + seed.
 
     inputs (runs, pool, features), labels (runs, pool), probabilities (runs, pool): how each run draws its
     batches (0 on padding); class_weights (runs, num_classes): each run's cross-entropy weights. Run r is
-    initialised like seed ``r % seeds``, so every arm starts from the same weights for a seed (a paired test).
-    The minibatches are drawn on the CPU (the same on every device) and trained on ``device``.
+    initialised like seed ``first_seed + r % seeds`` (seed s of the stream "stacked_mlp.init"), so every arm
+    starts from the same weights for a seed (a paired test). The minibatches come from seed
+    ``first_seed + seeds`` of "rebalancing.minibatches" (``first_seed`` = 0: the committed results' seeds),
+    drawn on the CPU (the same on every device) and trained on ``device``.
     """
     device = resolve_device(device)
+    for name, value in (("seeds", seeds), ("steps", steps), ("hidden_size", hidden_size)):
+        check_positive_int(value, name)
+    batch_size, num_classes = (
+        check_positive_int(batch_size, "batch_size"),
+        check_positive_int(num_classes, "num_classes"),
+    )
+    check_positive_number(learning_rate, "learning_rate", hint="Adam's step size, e.g. 1e-3")
+    check_shape(inputs, (None, None, None), "inputs", "(runs, pool, features)")
+    if not inputs.is_floating_point():
+        raise TypeError(f"inputs must be floating point features, got dtype {inputs.dtype}")
     runs = inputs.shape[0]
-    if runs % seeds or probabilities.shape != labels.shape or class_weights.shape != (runs, num_classes):
-        raise ValueError(
-            "runs must be arms × seeds, with labels/probabilities (runs, pool) and class_weights (runs, num_classes)"
-        )
+    if runs % seeds:
+        raise ValueError(f"inputs holds {runs} runs, which is not arms × seeds with seeds={seeds}")
+    check_shape(labels, tuple(inputs.shape[:2]), "labels", "(runs = arms × seeds, pool) like inputs")
+    check_shape(probabilities, tuple(inputs.shape[:2]), "probabilities", "(runs = arms × seeds, pool) like inputs")
+    check_shape(class_weights, (runs, num_classes), "class_weights", "(runs = arms × seeds, num_classes)")
     _check_labels(labels, num_classes)
-    model = StackedMLP(seeds, [inputs.shape[2], hidden_size, num_classes])
+    check_finite(probabilities, "probabilities")
+    if bool((probabilities < 0).any()) or not bool((probabilities.sum(1) > 0).all()):
+        raise ValueError("probabilities must be >= 0 with a positive sum in every run (0 on padding): how runs draw")
+    check_finite(class_weights, "class_weights")
+    if bool((class_weights < 0).any()):
+        raise ValueError("class_weights must be >= 0: each class's weight in the cross-entropy, e.g. 1 / its count")
+    model = StackedMLP(seeds, [inputs.shape[2], hidden_size, num_classes], first_seed=first_seed)
     with torch.no_grad():  # the same initial weights for every arm of a seed
         for parameter in model.parameters():
             parameter.set_(parameter.repeat(runs // seeds, 1, 1))
     model.to(device)
     inputs, labels, class_weights = inputs.to(device), labels.to(device), class_weights.to(device)
     optimizer = torch.optim.Adam(model.parameters(), learning_rate)
-    stream = torch_generator(seeds, "rebalancing.minibatches")
+    stream = torch_generator(first_seed + seeds, "rebalancing.minibatches")
 
     def step(_: int) -> dict[str, float]:
         index = _draw(probabilities > 0, batch_size, stream, probabilities).to(device)  # (runs, batch)
@@ -213,7 +252,7 @@ def train_stacked_classifiers(
         optimizer_step(optimizer, loss)
         return {"loss": float(loss.detach()) / runs}
 
-    train(step, range(check_positive_int(steps, "steps")), show_progress=False)
+    train(step, range(steps), model=model, show_progress=False)
     return model
 
 
@@ -231,7 +270,7 @@ def train_conditional_gan(
     z of 32 dimensions, Adam lr 1e-3 with β1 = 0.5, batches of 64 drawn at random. The run seeds itself and
     prints nothing, so it can be one job of ``helpers.training.workers.map_in_processes``.
     """
-    _check_labels(classes, 10)
+    _check_labels(classes, 10, name="classes")
     if len(images) != len(classes):
         raise ValueError(f"got {len(images)} images but {len(classes)} labels; give one label per image")
     device = resolve_device(device)
@@ -250,6 +289,7 @@ def train_conditional_gan(
     train(
         conditional_gan_step(generator, discriminator, *optimizers),
         SampledBatches(real_batch, 64, check_positive_int(steps, "steps")),
+        model=nn.ModuleList([generator, discriminator]),
         show_progress=False,
     )
     return generator

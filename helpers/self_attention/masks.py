@@ -15,7 +15,8 @@ and ``nn.Transformer*`` use True = **blocked**: :func:`to_pytorch_key_padding_ma
 A query row whose keys are all blocked has no distribution to take a softmax over (softmax of a row of
 -inf is 0/0 = NaN). Here such a row gets **all-zero weights and a zero output**, with finite gradients:
 the same choice as ``F.scaled_dot_product_attention`` in PyTorch 2.5+, whereas ``nn.MultiheadAttention``
-returns NaN there.
+returns NaN there. The GRU's additive attention (:class:`helpers.transformer.recurrent.AdditiveAttention`) follows
+the same convention.
 """
 
 from __future__ import annotations

@@ -116,6 +116,7 @@ class AttentionOnly(nn.Module):
     def __init__(self, vocabulary_size: int, *, num_layers: int, d_model: int, max_length: int, formula: str = "paper"):
         super().__init__()
         check_choice(formula, ("paper", "notes"), "formula")
+        d_model = check_positive_int(d_model, "d_model")
         self.token_embedding = nn.Embedding(check_positive_int(vocabulary_size, "vocabulary_size"), d_model)
         self.position_embedding = nn.Parameter(0.1 * torch.randn(check_positive_int(max_length, "max_length"), d_model))
         layer = SelfAttention if formula == "paper" else _NotesSelfAttention
@@ -142,6 +143,7 @@ class BagOfWordsTagger(nn.Module):
 
     def __init__(self, vocabulary_size: int, *, d_model: int):
         super().__init__()
+        d_model = check_positive_int(d_model, "d_model")
         self.token_embedding = nn.Embedding(check_positive_int(vocabulary_size, "vocabulary_size"), d_model)
         self.classify = nn.Sequential(
             nn.Linear(2 * d_model, 2 * d_model), nn.ReLU(), nn.Linear(2 * d_model, vocabulary_size)

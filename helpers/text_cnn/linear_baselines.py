@@ -29,7 +29,14 @@ from collections.abc import Hashable, Sequence
 import torch
 from torch import nn
 
-from helpers.core import check_positive_int, check_probability, check_token_ids
+from helpers.core import (
+    check_positive_int,
+    check_positive_number,
+    check_probability,
+    check_same_length,
+    check_sentences,
+    check_token_ids,
+)
 from helpers.training.cross_validation import label_ids
 
 __all__ = ["BagOfWords", "NBSVM", "MultinomialNB", "NgramFeatures", "log_count_ratio", "ngrams"]
@@ -39,6 +46,7 @@ def ngrams(words: Sequence[str], max_n: int = 2) -> list[str]:
     """The distinct n-grams of a tokenised sentence for n = 1..max_n, e.g. ["a", "b"] -> ["a", "b", "a b"]."""
     if isinstance(words, str):
         raise TypeError("ngrams takes a list of words; tokenize the sentence first")
+    max_n = check_positive_int(max_n, "max_n", hint="1 for unigrams, 2 for uni+bigrams")
     found = [" ".join(words[i : i + n]) for n in range(1, max_n + 1) for i in range(len(words) - n + 1)]
     return list(dict.fromkeys(found))
 
@@ -47,7 +55,8 @@ class NgramFeatures:
     """The n-grams of the training sentences, and the binarised indicator matrix x̂ of any sentences."""
 
     def __init__(self, sentences: Sequence[Sequence[str]], max_n: int = 2):
-        self.max_n = max_n
+        self.max_n = check_positive_int(max_n, "max_n", hint="1 for unigrams, 2 for uni+bigrams")
+        sentences = check_sentences(sentences)
         grams = [ngrams(sentence, max_n) for sentence in sentences]
         self.index = {gram: i for i, gram in enumerate(sorted(dict.fromkeys(g for found in grams for g in found)))}
         if not self.index:
@@ -76,6 +85,7 @@ class NgramFeatures:
 
 def log_count_ratio(features: torch.Tensor, targets: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     """r = log((p/‖p‖₁) / (q/‖q‖₁)) ``(n-grams,)`` from x̂ ``(n, n-grams)`` and 0/1 ``targets`` ``(n,)``."""
+    check_positive_number(alpha, "alpha", hint="the smoothing count, Wang & Manning's 1")
     p = alpha + torch.sparse.mm(features.t(), (targets == 1).double().unsqueeze(1)).squeeze(1)  # (n-grams,)
     q = alpha + torch.sparse.mm(features.t(), (targets == 0).double().unsqueeze(1)).squeeze(1)
     return torch.log(p / p.sum()) - torch.log(q / q.sum())
@@ -87,10 +97,8 @@ class _LinearTextModel:
     def _prepare(
         self, sentences: Sequence[Sequence[str]], labels: Sequence[Hashable]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if len(sentences) != len(labels):
-            raise ValueError(f"got {len(sentences)} sentences but {len(labels)} labels; give one label per sentence")
-        if any(isinstance(sentence, str) for sentence in sentences):
-            raise TypeError("give tokenised sentences (lists of words), e.g. [tokenize(text) for text in texts]")
+        sentences = check_sentences(sentences)
+        check_same_length(sentences, "sentences", labels, "labels", hint="give one label per sentence")
         targets, self.classes = label_ids(labels)
         if len(self.classes) < 2:
             raise ValueError("every label is the same: a classifier needs at least two classes")
@@ -105,6 +113,9 @@ class _LinearTextModel:
         return [self.classes[i] for i in self.scores(sentences).argmax(dim=1).tolist()]
 
     def accuracy(self, sentences: Sequence[Sequence[str]], labels: Sequence[Hashable]) -> float:
+        """The share of the tokenised ``sentences`` whose predicted class is their label."""
+        sentences = check_sentences(sentences)
+        check_same_length(sentences, "sentences", labels, "labels", hint="give one label per sentence")
         targets, _ = label_ids(labels, self.classes)
         return float((self.scores(sentences).argmax(dim=1) == torch.from_numpy(targets)).double().mean())
 
@@ -115,9 +126,8 @@ class MultinomialNB(_LinearTextModel):
     def __init__(
         self, sentences: Sequence[Sequence[str]], labels: Sequence[Hashable], *, alpha: float = 1.0, max_n: int = 2
     ):
-        if not alpha > 0:
-            raise ValueError(f"alpha (the smoothing count) must be positive, got {alpha!r}")
-        self.max_n = max_n
+        check_positive_number(alpha, "alpha", hint="the smoothing count, Wang & Manning's 1")
+        self.max_n = check_positive_int(max_n, "max_n", hint="1 for unigrams, 2 for uni+bigrams")
         features, targets = self._prepare(sentences, labels)
         one_hot = torch.nn.functional.one_hot(targets, len(self.classes)).double()  # (n, classes)
         counts = alpha + torch.sparse.mm(features.t(), one_hot)  # (n-grams, classes)
@@ -143,10 +153,11 @@ class NBSVM(_LinearTextModel):
         max_n: int = 2,
         max_iterations: int = 100,
     ):  # noqa: N803 (the paper's C)
-        if not alpha > 0 or not C > 0:
-            raise ValueError(f"alpha and C must be positive, got alpha={alpha!r}, C={C!r}")
+        check_positive_number(alpha, "alpha", hint="the smoothing count, Wang & Manning's 1")
+        check_positive_number(C, "C", hint="the SVM's cost, Wang & Manning's 1")
         check_probability(beta, "beta", allow_one=True)
-        self.max_n = max_n
+        check_positive_int(max_iterations, "max_iterations")
+        self.max_n = check_positive_int(max_n, "max_n", hint="1 for unigrams, 2 for uni+bigrams")
         features, targets = self._prepare(sentences, labels)
         if len(self.classes) != 2:
             raise ValueError(

@@ -2,8 +2,8 @@
 
 The path a learner takes with their own file, and the one notebook 02 takes with MR:
 
-1. :func:`read_labelled_file`: one example per line, a label column and the sentence; bad rows are
-   refused with their line number in the file.
+1. :func:`read_labelled_file`: one example per line, a label column and the sentence; every bad row of
+   the file is named in one message, with its line number (or left out, with ``skip_bad_lines=True``).
 2. :func:`train_text_cnn`: (sentences, labels) -> a trained :class:`TextClassifier`. A stratified tenth
    of the data is held out for early stopping (Kim: "early stopping on dev sets"), the number of
    classes comes from the labels, and the best epoch's weights are kept.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,17 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
-from helpers.core import check_positive_int, model_device, resolve_device, seed_torch, torch_generator
-from helpers.data.readers import read_text_lines
+from helpers.core import (
+    check_integers,
+    check_positive_int,
+    check_positive_number,
+    check_unique,
+    model_device,
+    resolve_device,
+    seed_torch,
+    torch_generator,
+)
+from helpers.data.readers import bad_lines_report, decode_lines
 from helpers.data.text import Vocabulary, pad_batch, padded_loader, tokenize
 from helpers.text_cnn.model import TextCNN, embedding_matrix
 from helpers.training import History, evaluate_classifier, supervised_step, train
@@ -54,11 +64,39 @@ __all__ = [
 
 @dataclass
 class LabelledText:
-    """The examples of a labelled file: ``texts[i]`` has label ``labels[i]`` and sits on line ``line_numbers[i]``."""
+    """The examples of a labelled file: ``texts[i]`` has label ``labels[i]`` and sits on line ``line_numbers[i]``.
+
+    ``print(data)`` shows how many examples there are and every label with its count (:attr:`label_counts`).
+    """
 
     texts: list[str]
     labels: list[str]
     line_numbers: list[int]
+
+    @property
+    def label_counts(self) -> dict[str, int]:
+        """Each label and how many examples carry it, the most frequent first (ties alphabetical)."""
+        return _label_counts(self.labels)
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{label!r}: {count}" for label, count in self.label_counts.items())
+        return f"{len(self.texts)} examples, {len(self.label_counts)} labels: {counts}"
+
+
+def _label_counts(labels: Sequence[str]) -> dict[str, int]:
+    return dict(sorted(Counter(labels).items(), key=lambda item: (-item[1], item[0])))
+
+
+_ADVICE = {
+    "encoding": "re-save the file in one encoding (UTF-8), or pass encoding=",
+    "fields": "check label_column= and separator=",
+    "empty": "remove a line that holds only a label, or add its sentence",
+    "unknown": "fix the label, or add it to classes=",
+    "rare": (
+        "a label seen on fewer than min_label_count lines is likely a typo, or a line without its label (its "
+        "first word became the label): fix it, name the labels with classes=[...], or lower min_label_count="
+    ),
+}
 
 
 def read_labelled_file(
@@ -68,43 +106,76 @@ def read_labelled_file(
     separator: str | None = None,
     encoding: str | None = None,
     classes: Sequence[str] | None = None,
+    min_label_count: int = 2,
+    skip_bad_lines: bool = False,
 ) -> LabelledText:
     """One example per line: the field ``label_column`` (0 = first, -1 = last) is the label, the rest the text.
 
     Fields are split on ``separator`` (``None``: any run of spaces or tabs, as ``str.split``). Blank
     lines are skipped; lines keep their numbers in the file (see :func:`helpers.data.readers.read_text_lines`
-    for the encoding). ``classes`` lists the labels allowed; any other label is refused by line.
+    for the encoding). A line is bad if it does not decode, lacks the label column, has no words after its
+    label, or has a label outside ``classes``; without ``classes``, a label found on fewer than
+    ``min_label_count`` lines (default 2) is taken for a typo. Every bad line of the file is named in one
+    ValueError (the first few described, the rest counted), or, with ``skip_bad_lines=True``, left out with
+    a printed report. ``print(data)`` lists the labels with their counts.
     """
     if isinstance(label_column, bool) or not isinstance(label_column, int):
         raise TypeError(f"label_column must be an int (0 = first field, -1 = last), got {label_column!r}")
+    if classes is not None:
+        classes = check_unique(classes, "classes")
+    min_label_count = check_positive_int(min_label_count, "min_label_count")
+    if not isinstance(skip_bad_lines, bool):
+        raise TypeError(f"skip_bad_lines must be True or False, got {skip_bad_lines!r}")
+    lines, undecodable = decode_lines(path, encoding)
+    bad: dict[int, tuple[str, str]] = {}  # line number -> (kind, what is wrong)
     texts, labels, numbers = [], [], []
-    for number, line in enumerate(read_text_lines(path, encoding), start=1):
+    for number, line in enumerate(lines, start=1):
+        if number in undecodable:
+            bad[number] = ("encoding", f"{undecodable[number]}: {line[:60]!r}")
+            continue
         if not line.strip():
             continue
         fields = line.split(separator) if separator is not None else line.split()
         if not -len(fields) <= label_column < len(fields):
-            raise ValueError(
-                f"{path}, line {number}, has {len(fields)} field(s), so label_column={label_column} "
-                f"does not exist: {line[:60]!r}. Check label_column= and separator="
-            )
+            what = f"has {len(fields)} field(s), so label_column={label_column} does not exist: {line[:60]!r}"
+            bad[number] = ("fields", what)
+            continue
         label = fields.pop(label_column).strip()
         text = (separator or " ").join(fields)
         if not tokenize(text):
-            raise ValueError(
-                f"{path}, line {number}, has the label {label!r} but no words after tokenising: "
-                f"{line[:60]!r}. Remove the line or add its sentence"
-            )
-        if classes is not None and label not in classes:
-            raise ValueError(
-                f"{path}, line {number}, has the label {label!r}, which is not one of classes="
-                f"{list(classes)}: fix the label or add it to classes"
-            )
-        texts.append(text)
-        labels.append(label)
-        numbers.append(number)
+            bad[number] = ("empty", f"has the label {label!r} but no words after tokenising: {line[:60]!r}")
+        elif classes is not None and label not in classes:
+            bad[number] = ("unknown", f"has the label {label!r}, which is not one of classes={classes}")
+        else:
+            texts.append(text)
+            labels.append(label)
+            numbers.append(number)
+    counts = _label_counts(labels)
+    rare = {label for label, count in counts.items() if count < min_label_count} if classes is None else set()
+    if rare:  # without classes=, a label on fewer than min_label_count lines is taken for a typo
+        for number, label in zip(numbers, labels):
+            if label in rare:
+                where = f"{counts[label]} line{'s' * (counts[label] != 1)}"
+                bad[number] = ("rare", f"has the label {label!r}, found on {where} only (a typo?)")
+        kept = [index for index, label in enumerate(labels) if label not in rare]
+        texts, labels, numbers = [texts[i] for i in kept], [labels[i] for i in kept], [numbers[i] for i in kept]
+    if bad:
+        report = _bad_lines_report(path, bad, len(lines), counts)
+        if not skip_bad_lines:
+            raise ValueError(f"{report}\nFix them, or pass skip_bad_lines=True to leave them out.")
+        print(f"{report}\nThese lines are left out (skip_bad_lines=True).")
     if not texts:
         raise ValueError(f"{path} holds no labelled line")
     return LabelledText(texts, labels, numbers)
+
+
+def _bad_lines_report(path: str | Path, bad: dict[int, tuple[str, str]], total: int, counts: dict[str, int]) -> str:
+    """Every bad line in one message (:func:`helpers.data.readers.bad_lines_report`), then what to do."""
+    report = bad_lines_report(path, {number: what for number, (_, what) in bad.items()}, total)
+    kinds = dict.fromkeys(bad[number][0] for number in sorted(bad))
+    advice = [f"  {_ADVICE[kind]}" for kind in kinds]
+    seen = ", ".join(f"{label!r}: {count}" for label, count in counts.items())
+    return "\n".join([report, "What to do:", *advice, f"Labels seen: {seen}"])
 
 
 # --- batching -------------------------------------------------------------------------------------
@@ -120,7 +191,7 @@ class LengthBucketSampler(Sampler[list[int]]):
     def __init__(
         self, lengths: Sequence[int], batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
     ):
-        self.lengths = torch.as_tensor(lengths, dtype=torch.float64)
+        self.lengths = check_integers(lengths, "lengths").to(torch.float64)
         self.batch_size, self.shuffle, self.generator = check_positive_int(batch_size, "batch_size"), shuffle, generator
 
     def __len__(self) -> int:
@@ -193,7 +264,10 @@ class TextClassifier:
         return [self.classes[i] for i in predictions.tolist()]
 
     def accuracy(self, sentences: Sequence[str | Sequence[str]], labels: Sequence[Hashable]) -> float:
-        """The share of ``sentences`` whose predicted class is their label."""
+        """The share of ``sentences`` whose predicted class is their label (e.g. a test file's, read with
+        ``read_labelled_file(path, classes=classifier.classes)``)."""
+        if isinstance(sentences, str):
+            raise TypeError("accuracy takes a list of sentences; wrap a single sentence in a list")
         targets, _ = label_ids(labels, self.classes)
         encoded = _checked_encoding(self.encode(sentences), targets)
         loader = length_bucketed_loader(encoded, targets, batch_size=500, padding_id=self.model.padding_id)
@@ -250,6 +324,8 @@ def train_text_cnn(
     :class:`helpers.word_embeddings.word_vectors.WordVectors` or a dict word -> vector); their words join the
     vocabulary, so that a word never seen in training still has its pretrained vector.
     ``device``: where the model trains (``None``: the CPU); the returned classifier's model stays there.
+    ``lowercase``: Kim lower-cases every data set except TREC, whose question types depend on case
+    ("What is NASA ?"): pass ``lowercase=False`` there.
     """
     device = resolve_device(device)
     targets, classes = label_ids(labels)
@@ -263,6 +339,9 @@ def train_text_cnn(
         raise ValueError(f"mode {mode!r} {'takes no' if mode == 'rand' else 'needs'} word_vectors=")
     for name, value in (("max_epochs", max_epochs), ("patience", patience), ("min_count", min_count)):
         check_positive_int(value, name)
+    check_positive_number(learning_rate, "learning_rate", hint="Adam's step size, e.g. 3e-3")
+    if max_norm is not None:
+        check_positive_number(max_norm, "max_norm", hint="Kim's s = 3, or None for no constraint")
     rest, validation = stratified_split(targets.tolist(), validation_fraction, seed=seed)
     vocabulary = Vocabulary.build([words[i] for i in rest], min_count=min_count)
     pretrained = None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from helpers.core import check_positive_int, check_probability, numpy_generator
+from helpers.core import check_positive_int, check_probability, check_unique, numpy_generator
 from helpers.training.workers import map_in_processes
 
 __all__ = [
@@ -36,7 +36,9 @@ __all__ = [
 
 
 def label_ids(labels: Sequence[Hashable], classes: Sequence[Hashable] | None = None) -> tuple[np.ndarray, list]:
-    """Labels -> ids ``(n,)`` int64 in ``[0, len(classes))`` and the classes (sorted unless given)."""
+    """Labels -> ids ``(n,)`` int64 in ``[0, len(classes))`` and the classes (sorted unless given, each once)."""
+    if isinstance(labels, str):
+        raise TypeError(f"labels must be a list with one label per example, got the string {labels[:40]!r}")
     if isinstance(labels, torch.Tensor):
         if labels.dtype.is_floating_point:
             raise TypeError(f"labels must be class names or integer ids, got a tensor of dtype {labels.dtype}")
@@ -50,7 +52,7 @@ def label_ids(labels: Sequence[Hashable], classes: Sequence[Hashable] | None = N
             f"labels must be class names or integer ids, got floats such as {floats[0]!r}: "
             "convert them, e.g. [int(label) for label in labels]"
         )
-    classes = sorted(set(labels), key=str) if classes is None else list(classes)
+    classes = sorted(set(labels), key=str) if classes is None else check_unique(classes, "classes")
     position = {label: index for index, label in enumerate(classes)}
     unknown = sorted({str(label) for label in labels if label not in position})
     if unknown:

@@ -8,7 +8,8 @@ stopping that restores the best weights. Supervised models get their step from
 ends in the same :func:`optimizer_step` (zero the gradients, backpropagate, clip, update).
 
 A loss that is NaN or infinite stops training at once, naming the epoch, the step and the batch:
-running on would only spread NaN through every weight.
+running on would only spread NaN through every weight. With ``model=``, the weights are checked too after
+each epoch (an update can break them after the last loss was computed, or in a part the loss no longer reads).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def train(
 
     - ``batches``: a re-iterable (a list, a ``DataLoader``) or a function ``epoch -> iterable``.
     - ``evaluate``: called after each epoch; its metrics (e.g. ``val_accuracy``) are recorded.
+    - ``model``: its weights are checked for NaN and infinity after each epoch (pass every trained module,
+      e.g. ``nn.ModuleList([generator, discriminator])``).
     - ``monitor``/``mode``/``patience``: keep the weights of ``model`` from the epoch with the best
       ``monitor`` value, stop after ``patience`` epochs without improvement, and restore the best
       weights at the end (early stopping, as Kim 2014 uses on a validation set).
@@ -87,6 +90,7 @@ def train(
     best_value: float | None = None
     best_state: dict[str, torch.Tensor] | None = None
     epochs_without_improvement = 0
+    steps_done = max((len(values) for values in history.steps.values()), default=0)  # continues a history
 
     for epoch in range(1, epochs + 1):
         epoch_batches = batches(epoch) if callable(batches) else batches
@@ -98,12 +102,14 @@ def train(
             raise ValueError("batches is empty: there is nothing to train on (check the data split and batch size)")
         sums: Metrics = defaultdict(float)
         bar = ProgressBar(total, f"{description} {epoch}/{epochs}") if show_progress else None
+        first_step = steps_done + 1
         for batch_index, batch in enumerate(epoch_batches):
             metrics = _as_metrics(step(batch))
+            steps_done += 1
             bad = {key: value for key, value in metrics.items() if not math.isfinite(value)}
             if bad:
                 raise FloatingPointError(
-                    f"{bad} at epoch {epoch}, step {len(history.steps.get('loss', [])) + 1} (batch {batch_index} "
+                    f"{bad} at epoch {epoch}, step {steps_done} (batch {batch_index} "
                     f"of the epoch): training diverged. Lower the learning rate, clip gradients "
                     f"(max_grad_norm=), or look for a bad input in that batch."
                 )
@@ -112,6 +118,8 @@ def train(
                 sums[key] += value
             if bar is not None:
                 bar.update(1, **metrics)
+        if model is not None:
+            _check_finite_weights(model, epoch, first_step, steps_done)
         epoch_metrics = {key: value / total for key, value in sums.items()}
         if evaluate is not None:
             epoch_metrics.update(_as_metrics(evaluate()))
@@ -142,6 +150,17 @@ def train(
     if best_state is not None:
         model.load_state_dict(best_state)  # type: ignore[union-attr]
     return history
+
+
+def _check_finite_weights(model: nn.Module, epoch: int, first_step: int, last_step: int) -> None:
+    """Stop with the names of the parameters that hold NaN or infinity, and the steps that broke them."""
+    broken = [name for name, parameter in model.named_parameters() if not bool(torch.isfinite(parameter).all())]
+    if broken:
+        raise FloatingPointError(
+            f"the weights {broken[:5]} hold NaN or infinity after step {last_step} (epoch {epoch}, steps "
+            f"{first_step}-{last_step}, whose losses were finite): an update diverged. Lower the learning rate "
+            f"(the usual cause), clip gradients (max_grad_norm=), or look for a bad input."
+        )
 
 
 def _to_device(batch: Any, device: torch.device | None) -> Any:

@@ -33,6 +33,18 @@ def map_in_processes(function: Callable, jobs: Sequence[tuple], *, workers: int,
     order, so the same results as any number of workers.
     """
     workers = check_positive_int(workers, "workers")
+    if not callable(function):
+        raise TypeError(f"function must be callable (a function of the job's arguments), got {function!r}")
+    if isinstance(jobs, str):
+        raise TypeError(f"jobs must be a list of argument tuples, got the string {jobs[:40]!r}")
+    jobs = list(jobs)
+    not_tuples = [index for index, job in enumerate(jobs) if not isinstance(job, (tuple, list))]
+    if not_tuples:
+        first = not_tuples[0]
+        raise TypeError(
+            f"each job must be a tuple of the function's arguments, but jobs[{first}] is {jobs[first]!r} "
+            f"({len(not_tuples)} such job(s)): write one argument as a 1-tuple, e.g. [(x,) for x in values]"
+        )
     if workers == 1:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)

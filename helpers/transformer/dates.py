@@ -94,6 +94,7 @@ DATE_FORMATS: dict[str, str] = {
 # The task's dates stay inside that window, so that every text names exactly one date.
 FIRST_DATE, LAST_DATE = date(1969, 1, 1), date(2068, 12, 31)
 _FIELD = re.compile(r"'[^']*'|y+|M+|d+|E+|.")
+_TWO_DIGIT_YEAR = {name for name, pattern in DATE_FORMATS.items() if "yy" in _FIELD.findall(pattern)}
 
 
 def _check_formats(formats: Sequence[str], name: str = "formats") -> list[str]:
@@ -106,9 +107,21 @@ def _check_formats(formats: Sequence[str], name: str = "formats") -> list[str]:
 
 
 def format_date(day: date, format_name: str) -> str:
-    """``format_date(date(2026, 11, 24), "de_DE full")`` -> ``"Dienstag, 24. November 2026"``."""
-    if format_name not in DATE_FORMATS:
+    """``format_date(date(2026, 11, 24), "de_DE full")`` -> ``"Dienstag, 24. November 2026"``.
+
+    A format with a two-digit year ("yy": en_US, de_DE and ko_KR short) writes only days of 1969-2068,
+    the window the task reads two-digit years in: "6/1/50" names 2050, so 1950 is refused, not written.
+    """
+    if not isinstance(day, date):
+        raise TypeError(f"day must be a datetime.date, got {type(day).__name__} {day!r}; e.g. date(2026, 11, 24)")
+    if not isinstance(format_name, str) or format_name not in DATE_FORMATS:
         raise ValueError(f"unknown date format {format_name!r}; known: {list(DATE_FORMATS)}")
+    if format_name in _TWO_DIGIT_YEAR and not FIRST_DATE.year <= day.year <= LAST_DATE.year:
+        raise ValueError(
+            f"{format_name!r} writes the year in two digits, which the task reads as {FIRST_DATE.year}-"
+            f"{LAST_DATE.year} (69-99 -> 19xx, 00-68 -> 20xx), so {day.isoformat()} would be read back as "
+            "another year; choose a format with four digits, or a day inside that window"
+        )
     months, short_months, weekdays = _NAMES[format_name.split()[0]]
     fields = {
         "y": str(day.year),
@@ -145,6 +158,12 @@ def split_dates(
     days = [FIRST_DATE + timedelta(days=offset) for offset in range((LAST_DATE - FIRST_DATE).days + 1)]
     other: list[date] = []
     if years is not None:
+        if (
+            not isinstance(years, (tuple, list))
+            or len(years) != 2
+            or any(isinstance(year, bool) or not isinstance(year, int) for year in years)
+        ):
+            raise ValueError(f"years must be a pair of whole years (first, last), e.g. (1975, 2059), got {years!r}")
         first, last = years
         if not FIRST_DATE.year <= first <= last <= LAST_DATE.year:
             raise ValueError(

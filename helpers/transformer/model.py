@@ -402,6 +402,8 @@ class Transformer(nn.Module):
         self, target_in: Tensor, memory: Tensor, memory_mask: Tensor, need_weights: bool = False
     ) -> tuple[Tensor, list, list]:
         """Decoder input ids ``(batch, tgt_len)`` -> logits ``(batch, tgt_len, target_vocabulary)`` and weights."""
+        if target_in.dim() == 2 and target_in.size(1) == 0:
+            raise ValueError("target_in is empty (tgt_len 0): the decoder needs at least <bos> to read")
         x = self.positional_encoding(self.target_embedding(target_in))
         future = causal_mask(target_in.size(1), device=target_in.device)  # (tgt_len, tgt_len)
         x, self_weights, cross_weights = self.decoder(x, memory, future, memory_mask, need_weights)

@@ -23,10 +23,16 @@ __all__ = ["AdditiveAttention", "GRUTranslator"]
 
 
 class AdditiveAttention(nn.Module):
-    """e_j = vᵀ tanh(W q + U k_j); weights softmax over the unmasked keys; context Σ_j α_j k_j."""
+    """e_j = vᵀ tanh(W q + U k_j); weights softmax over the unmasked keys; context Σ_j α_j k_j.
+
+    A row whose keys are all masked gets all-zero weights and a zero context, the convention of the
+    project's scaled dot-product attention (:mod:`helpers.self_attention.masks`), instead of softmax's 0/0 = NaN.
+    """
 
     def __init__(self, query_size: int, key_size: int, attention_size: int):
         super().__init__()
+        for name, value in (("query_size", query_size), ("key_size", key_size), ("attention_size", attention_size)):
+            check_positive_int(value, name)
         self.query = nn.Linear(query_size, attention_size, bias=False)  # W
         self.key = nn.Linear(key_size, attention_size)  # U (computed once per source, see project_keys)
         self.score = nn.Linear(attention_size, 1, bias=False)  # v
@@ -36,8 +42,24 @@ class AdditiveAttention(nn.Module):
         ``mask`` ``(batch, src_len)`` True at real tokens -> context ``(batch, key_size)``, weights
         ``(batch, src_len)``."""
         scores = self.score(torch.tanh(self.query(query)[:, None, :] + projected_keys)).squeeze(-1)
-        weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)  # (batch, src_len)
+        scores = scores.masked_fill(~mask, float("-inf"))  # (batch, src_len)
+        has_any_key = mask.any(dim=-1, keepdim=True)  # a row with every key masked would be 0/0 = NaN
+        if bool(has_any_key.all()):
+            weights = scores.softmax(dim=-1)
+        else:  # a harmless finite row for the softmax, zeroed after it: zero weights, zero context
+            weights = scores.masked_fill(~has_any_key, 0.0).softmax(dim=-1).masked_fill(~has_any_key, 0.0)
         return (weights[..., None] * keys).sum(dim=1), weights
+
+
+def _check_target_ids(target_in: Tensor, vocabulary_size: int) -> None:
+    if target_in.is_floating_point() or target_in.dtype == torch.bool:
+        raise TypeError(f"target_in must hold integer token ids, got dtype {target_in.dtype}; use .long()")
+    check_token_ids(
+        target_in,
+        vocabulary_size,
+        "target ids",
+        hint="encode targets with the target vocabulary the model was built for",
+    )
 
 
 class GRUTranslator(nn.Module):
@@ -78,6 +100,8 @@ class GRUTranslator(nn.Module):
     def encode(self, source: Tensor) -> tuple[Tensor, Tensor, None]:
         """``source (batch, src_len)`` -> annotations h ``(batch, src_len, 2 hidden)``, mask ``(batch, src_len)``."""
         check_shape(source, (None, None), "source", "(batch, src_len) of token ids")
+        if source.is_floating_point() or source.dtype == torch.bool:
+            raise TypeError(f"source must hold integer token ids, got dtype {source.dtype}; use .long()")
         check_token_ids(source, self.source_embedding.num_embeddings, "source ids")
         mask = source != self.padding_id
         lengths = mask.sum(dim=1)
@@ -94,6 +118,8 @@ class GRUTranslator(nn.Module):
     ) -> tuple[Tensor, None, list[Tensor]]:
         """Decoder input ids ``(batch, tgt_len)`` -> logits ``(batch, tgt_len, target_vocabulary)``, one step at a time;
         also the attention weights ``(batch, tgt_len, src_len)`` (in a one-element list, as the Transformer's)."""
+        if target_in.dim() == 2 and target_in.size(1) == 0:
+            raise ValueError("target_in is empty (tgt_len 0): the decoder needs at least <bos> to read")
         state = torch.tanh(self.bridge(memory[:, 0, self.hidden_size :]))  # s_0 = tanh(W_s h←_1)
         projected = self.attention.key(memory)  # U h_j, once for every step
         embedded = self.target_embedding(target_in)  # (batch, tgt_len, embedding_dim)
@@ -108,5 +134,6 @@ class GRUTranslator(nn.Module):
     def forward(self, source: Tensor, target_in: Tensor) -> Tensor:
         """Teacher forcing: logits ``(batch, tgt_len, target_vocabulary)``."""
         check_shape(target_in, (source.size(0), None), "target_in", "(batch, tgt_len) of token ids")
+        _check_target_ids(target_in, self.target_embedding.num_embeddings)
         memory, mask, _ = self.encode(source)
         return self.decode(target_in, memory, mask)[0]

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from helpers.core import check_positive_int, check_probability, check_shape, training_mode
+from helpers.core import check_finite_number, check_positive_int, check_probability, check_shape, training_mode
 
 __all__ = [
     "average_weights",
@@ -85,9 +85,32 @@ def warmup_scheduler(
 
 
 def average_weights(states: list[dict[str, Tensor]]) -> dict[str, Tensor]:
-    """The element-wise mean of several ``state_dict``s of one model (checkpoint averaging, §6.1)."""
-    if not states:
-        raise ValueError("average_weights needs at least one state_dict")
+    """The element-wise mean of several ``state_dict``s of one model (checkpoint averaging, §6.1).
+
+    Every state must have the same names, and each name the same shape and dtype: states of different
+    models are refused, not averaged.
+    """
+    if isinstance(states, dict) or not isinstance(states, (list, tuple)) or not states:
+        raise ValueError(
+            f"average_weights takes a non-empty list of state_dicts, got {type(states).__name__}"
+            f"{' (one state_dict: wrap it in a list)' if isinstance(states, dict) else ''}"
+        )
+    for index, state in enumerate(states):
+        if not isinstance(state, dict):
+            raise TypeError(f"states[{index}] must be a state_dict (model.state_dict()), got {type(state).__name__}")
+        if state.keys() != states[0].keys():
+            differ = sorted(set(state) ^ set(states[0]))
+            raise ValueError(
+                f"states[{index}] and states[0] name different weights ({differ[:5]}): "
+                "average only checkpoints of one model"
+            )
+        for name, tensor in state.items():
+            first = states[0][name]
+            if tensor.shape != first.shape or tensor.dtype != first.dtype:
+                raise ValueError(
+                    f"states[{index}][{name!r}] has shape {tuple(tensor.shape)} ({tensor.dtype}) but states[0] has "
+                    f"{tuple(first.shape)} ({first.dtype}): average only checkpoints of one model"
+                )
     return {
         name: torch.stack([state[name] for state in states]).mean(0)
         if states[0][name].is_floating_point()
@@ -148,8 +171,7 @@ def beam_search(
     """
     _check_decoding(model, source, max_length, bos_id, eos_id)
     width = check_positive_int(beam_width, "beam_width")
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha < 0:
-        raise ValueError(f"alpha (the length penalty's exponent) must be a number >= 0, got {alpha!r}")
+    check_finite_number(alpha, "alpha", minimum=0, hint="the length penalty's exponent, the paper's 0.6")
     with training_mode(model, False):
         memory, memory_mask, _ = model.encode(source)
         batch, device = source.size(0), source.device

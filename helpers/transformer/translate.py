@@ -17,8 +17,15 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from helpers.core import check_positive_int, check_probability, resolve_device, seed_torch, torch_generator
-from helpers.data.readers import read_text_lines
+from helpers.core import (
+    check_positive_int,
+    check_positive_number,
+    check_probability,
+    resolve_device,
+    seed_torch,
+    torch_generator,
+)
+from helpers.data.readers import bad_lines_report, read_text_lines
 from helpers.data.text import Vocabulary, pad_batch
 from helpers.training import History, supervised_step, train
 from helpers.transformer.model import Transformer
@@ -40,20 +47,27 @@ Pair = tuple[str, str]
 def read_pairs(path: str | Path, *, separator: str = "\t", encoding: str | None = None) -> list[Pair]:
     """``source<TAB>target`` per line -> ``[(source, target), ...]``; blank lines are skipped.
 
-    A line without the separator, or with an empty side, is refused with its line number.
+    A line without the separator, or with an empty side, is bad; every bad line of the file is named in
+    one ValueError (with its line number), so that one run finds them all.
     """
-    pairs = []
-    for number, line in enumerate(read_text_lines(path, encoding), 1):
+    if not isinstance(separator, str) or not separator:
+        raise ValueError(f"separator must be a non-empty string, e.g. '\\t', got {separator!r}")
+    lines = read_text_lines(path, encoding)
+    pairs, bad = [], {}
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         source, found, target = line.partition(separator)
         if not found or not source.strip() or not target.strip():
             what = f"has no {separator!r} separator" if not found else "has an empty source or target"
-            raise ValueError(
-                f"{path}, line {number}, {what}: {line[:60]!r}. Write one 'source{separator}target' "
-                "pair per line (or pass separator=)"
-            )
+            bad[number] = f"{what}: {line[:60]!r}"
+            continue
         pairs.append((source, target))
+    if bad:
+        raise ValueError(
+            f"{bad_lines_report(path, bad, len(lines))}\nWrite one 'source{separator}target' pair per line "
+            "(or pass separator=)"
+        )
     if not pairs:
         raise ValueError(f"{path} holds no pairs: write one 'source<TAB>target' pair per line")
     return pairs
@@ -100,6 +114,7 @@ class Translator:
 
     def exact_match(self, pairs: Sequence[Pair], **decoding: object) -> tuple[float, list[str]]:
         """The fraction of pairs whose whole output equals the target, and the outputs."""
+        pairs = _check_pairs(pairs, "pairs")
         outputs = self.translate([source for source, _ in pairs], **decoding)
         return sum(out == target for out, (_, target) in zip(outputs, pairs, strict=True)) / len(pairs), outputs
 
@@ -130,13 +145,17 @@ def _loader(pairs: Sequence[Pair], translator: Translator, batch_size: int, gene
 
 
 def _check_pairs(pairs: object, name: str) -> list[Pair]:
+    if isinstance(pairs, str):
+        raise TypeError(f"{name} must be a list of (source, target) pairs, got the string {pairs[:40]!r}")
     pairs = list(pairs)  # type: ignore[call-overload]
+    if not pairs:
+        raise ValueError(f"{name} is empty: give a non-empty list of (source, target) pairs")
     bad = [
         i
         for i, pair in enumerate(pairs)
-        if not (isinstance(pair, tuple) and len(pair) >= 2 and all(isinstance(s, str) and s for s in pair[:2]))
+        if not (isinstance(pair, (tuple, list)) and len(pair) >= 2 and all(isinstance(s, str) and s for s in pair[:2]))
     ]
-    if not pairs or bad:
+    if bad:
         raise ValueError(
             f"{name} must be a non-empty list of (source, target) pairs of non-empty strings; pairs {bad[:5]} are not"
         )
@@ -182,8 +201,7 @@ def train_translator(
     epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     check_positive_int(checkpoint_every, "checkpoint_every"), check_positive_int(average_last, "average_last")
     check_probability(label_smoothing, "label_smoothing")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-        raise ValueError(f"learning_rate (the schedule's peak) must be a number > 0, got {learning_rate!r}")
+    check_positive_number(learning_rate, "learning_rate", hint="the schedule's peak, e.g. 3e-3")
     sources = Vocabulary.build([list(source) for source, _ in first], specials=SPECIALS)
     targets = Vocabulary.build([list(target) for _, target in first], specials=SPECIALS)
     seed_torch(seed)
@@ -241,7 +259,12 @@ def train_translator(
         return _loader(pairs(epoch) if callable(pairs) and epoch > 1 else first, translator, batch_size, generator)
 
     translator.history = train(
-        step, batches, epochs=epochs, evaluate=evaluate if validation else None, show_progress=show_progress
+        step,
+        batches,
+        epochs=epochs,
+        evaluate=evaluate if validation else None,
+        model=model,
+        show_progress=show_progress,
     )
     translator.last_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if average_last > 1 and checkpoints:

@@ -18,11 +18,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from helpers.core import check_positive_int, seed_torch
+from helpers.core import (
+    check_finite,
+    check_finite_number,
+    check_integers,
+    check_positive_int,
+    check_probabilities,
+    check_sentences,
+    check_shape,
+    seed_torch,
+)
 from helpers.data.text import Vocabulary
 from helpers.word_embeddings.word_vectors import WordVectors
 
-__all__ = ["cooccurrence_counts", "pmi_matrix", "svd_embedding", "train_ppmi_svd"]
+__all__ = ["cooccurrence_counts", "pmi_matrix", "svd_embedding", "train_ppmi_svd", "truncated_svd"]
 
 
 def cooccurrence_counts(
@@ -36,7 +45,8 @@ def cooccurrence_counts(
     """
     window = check_positive_int(window, "window")
     vocabulary_size = check_positive_int(vocabulary_size, "vocabulary_size")
-    ids, sentence_ids = np.asarray(ids, dtype=np.int64), np.asarray(sentence_ids)
+    ids = check_integers(ids, "ids", hint="word ids from Vocabulary.encode").numpy()
+    sentence_ids = np.asarray(sentence_ids)  # only compared for equality: any numbers will do
     if ids.ndim != 1 or ids.shape != sentence_ids.shape:
         raise ValueError("ids and sentence_ids must be 1-D and of equal length: one sentence number per token")
     if len(ids) and (ids.min() < 0 or ids.max() >= vocabulary_size):
@@ -72,10 +82,15 @@ def pmi_matrix(
     """
     if not isinstance(counts, torch.Tensor) or counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
         raise ValueError("counts must be a square (vocabulary, vocabulary) tensor of co-occurrence counts")
+    check_finite_number(alpha, "alpha", minimum=0, hint="the context-distribution smoothing exponent, e.g. 0.75")
     counts = (counts if counts.is_sparse else counts.to_sparse()).coalesce()
     values = counts.values().double()
+    check_finite(values, "counts", hint="co-occurrence counts are finite numbers >= 0")
     if values.numel() == 0 or bool((values < 0).any()):
         raise ValueError("counts must hold non-negative counts, and at least one pair")
+    if context_distribution is not None:
+        check_shape(context_distribution, (counts.shape[1],), "context_distribution", "(vocabulary,)")
+        check_probabilities(context_distribution, "context_distribution")
     rows, columns = counts.indices()
     word_totals = torch.zeros(counts.shape[0], dtype=torch.float64).index_add_(0, rows, values)  # #(w)
     context_totals = torch.zeros(counts.shape[1], dtype=torch.float64).index_add_(0, columns, values)  # #(c)
@@ -89,15 +104,16 @@ def pmi_matrix(
     return pmi.coalesce()
 
 
-def svd_embedding(
-    matrix: torch.Tensor, embedding_dim: int, *, eigenvalue_power: float = 0.5, seed: int = 0, iterations: int = 4
-) -> torch.Tensor:
-    """Rows of U_d Σ_d^p from a truncated SVD of ``matrix`` (dense or sparse): ``(rows, embedding_dim)``.
+def truncated_svd(
+    matrix: torch.Tensor, embedding_dim: int, *, seed: int = 0, iterations: int = 4
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """U_d ``(rows, embedding_dim)`` and Σ_d ``(embedding_dim,)`` of a truncated SVD of ``matrix`` (dense or sparse).
 
     Randomised SVD (Halko et al., 2011, ``torch.svd_lowrank``), seeded; each column's sign is fixed
     so that its largest entry is positive (an SVD may flip signs from machine to machine).
     """
     embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+    check_positive_int(iterations, "iterations")
     if embedding_dim > min(matrix.shape):
         raise ValueError(f"embedding_dim={embedding_dim} exceeds the matrix's smaller side {min(matrix.shape)}")
     with torch.random.fork_rng():
@@ -105,7 +121,21 @@ def svd_embedding(
         left, singular, _ = torch.svd_lowrank(matrix, q=min(embedding_dim + 10, min(matrix.shape)), niter=iterations)
     left, singular = left[:, :embedding_dim], singular[:embedding_dim]
     signs = torch.sign(left.gather(0, left.abs().argmax(dim=0, keepdim=True)))
-    return left * signs * singular.pow(eigenvalue_power)
+    return left * signs, singular
+
+
+def svd_embedding(
+    matrix: torch.Tensor, embedding_dim: int, *, eigenvalue_power: float = 0.5, seed: int = 0, iterations: int = 4
+) -> torch.Tensor:
+    """Rows of U_d Σ_d^p from a truncated SVD of ``matrix`` (dense or sparse): ``(rows, embedding_dim)``.
+
+    Levy, Goldberg & Dagan (2015) call p the eigenvalue weighting: p = 1 is the classic SVD factor,
+    p = 0.5 weights words and contexts symmetrically, p = 0 drops the singular values. The SVD is
+    :func:`truncated_svd` (randomised, seeded, signs fixed).
+    """
+    check_finite_number(eigenvalue_power, "eigenvalue_power", hint="p in U Σ^p, e.g. 0.5")
+    left, singular = truncated_svd(matrix, embedding_dim, seed=seed, iterations=iterations)
+    return left * singular.pow(eigenvalue_power)
 
 
 def train_ppmi_svd(
@@ -119,10 +149,18 @@ def train_ppmi_svd(
     seed: int = 0,
 ) -> WordVectors:
     """PPMI_α + truncated SVD vectors for the words of ``vocabulary`` (others are dropped from the text)."""
+    sentences = check_sentences(sentences)
+    if not isinstance(vocabulary, Vocabulary):
+        raise TypeError(f"vocabulary must be a helpers.data.text.Vocabulary, got {type(vocabulary).__name__}")
     encoded = [[vocabulary.index(w) for w in sentence if w in vocabulary] for sentence in sentences]
     ids = np.fromiter((i for sentence in encoded for i in sentence), dtype=np.int64)
     sentence_ids = np.repeat(np.arange(len(encoded)), [len(sentence) for sentence in encoded])
     counts = cooccurrence_counts(ids, sentence_ids, len(vocabulary), window=window)
+    if counts._nnz() == 0:
+        raise ValueError(
+            "sentences give no pair of vocabulary words within a window: no sentence has two words of "
+            "vocabulary (are they tokenised, and is vocabulary built from them?)"
+        )
     ppmi = pmi_matrix(counts, alpha=alpha).float()
     vectors = svd_embedding(ppmi, embedding_dim, eigenvalue_power=eigenvalue_power, seed=seed)
     return WordVectors(vocabulary, vectors)

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.core import check_positive_int, check_shape, check_token_ids
+from helpers.core import check_finite, check_finite_number, check_positive_int, check_shape, check_token_ids
 
 __all__ = [
     "SkipGramNegativeSampling",
@@ -62,6 +62,8 @@ def noise_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Tenso
     The power 3/4 (the paper's) raises rare words' chance of being a negative above their share.
     """
     counts = torch.as_tensor(counts, dtype=torch.float64)
+    check_finite_number(power, "power", hint="the paper's 3/4")
+    check_finite(counts, "counts", hint="word counts are finite numbers >= 0")
     if counts.ndim != 1 or counts.numel() == 0 or bool((counts < 0).any()) or not float(counts.sum()) > 0:
         raise ValueError("counts must be a non-empty 1-D tensor of non-negative word counts with a positive sum")
     weights = counts.pow(power) * (counts > 0)  # 0 ** power is 1 for power 0: keep unseen words at 0

@@ -14,7 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.core import check_choice, check_positive_int, numpy_generator, resolve_device, seed_stream, seed_torch
+from helpers.core import (
+    check_choice,
+    check_finite_number,
+    check_positive_int,
+    check_positive_number,
+    numpy_generator,
+    resolve_device,
+    seed_stream,
+    seed_torch,
+)
 from helpers.data.readers import read_text_lines
 from helpers.data.text import Vocabulary, tokenize
 from helpers.training import optimizer_step, train
@@ -49,7 +58,9 @@ class PairBatches:
     """One epoch of shuffled (centres, contexts, negatives) batches, all drawn at once from a seed.
 
     Subsampling, windows, shuffling and noise words (slots of a :func:`noise_table`) are drawn anew
-    each epoch, as word2vec does.
+    each epoch, as word2vec does. ``pair_fraction`` < 1 keeps that share of the epoch's shuffled pairs
+    (the first ones after shuffling: a random subset, drawn anew each epoch), a control that trains on
+    fewer pairs with the same window; 1 keeps every pair and draws exactly what it always drew.
     """
 
     def __init__(
@@ -63,14 +74,19 @@ class PairBatches:
         negatives: int,
         batch_size: int,
         seed: int,
+        pair_fraction: float = 1.0,
     ):
+        if not 0 < pair_fraction <= 1:
+            raise ValueError(f"pair_fraction must lie in (0, 1], e.g. 0.5 for half the pairs, got {pair_fraction!r}")
         generator = numpy_generator(seed)
         kept = generator.random(len(ids)) < keep[ids]  # subsampling: drop frequent words' occurrences
         centres, contexts = skipgram_pairs(ids[kept], sentence_ids[kept], window, generator)
         if len(centres) == 0:
             raise ValueError("no (centre, context) pairs: the corpus is too small or every sentence has one word")
         order = generator.permutation(len(centres))
-        noise_words = table[generator.integers(0, len(table), size=(len(centres), negatives), dtype=np.int32)]
+        if pair_fraction < 1:
+            order = order[: max(1, round(len(order) * pair_fraction))]
+        noise_words = table[generator.integers(0, len(table), size=(len(order), negatives), dtype=np.int32)]
         self.centres = torch.from_numpy(centres[order])  # (pairs,)
         self.contexts = torch.from_numpy(contexts[order])  # (pairs,)
         self.negatives = torch.from_numpy(noise_words)  # (pairs, k)
@@ -105,6 +121,7 @@ def train_word2vec(
     num_threads: int | None = 1,
     noise_power: float = 0.75,
     device: torch.device | str | None = None,
+    pair_fraction: float = 1.0,
 ) -> WordVectors:
     """Train skip-gram with negative sampling on tokenised ``sentences``; return the input vectors.
 
@@ -117,6 +134,8 @@ def train_word2vec(
     ``num_threads``: PyTorch threads while training (restored afterwards; ``None`` keeps PyTorch's),
     1 because each operation is small. ``noise_power``: the exponent of P_n (the paper's 3/4). ``device``: where
     the model trains (``None``: the CPU); the pairs are drawn on the CPU and the vectors come back on the CPU.
+    ``pair_fraction``: train on that random share of each epoch's (centre, context) pairs (1: all of them, the
+    paper's; notebook 01 uses 0.5 to give window 5 as many pairs as window 2 yields).
     """
     device = resolve_device(device)
     for name, value in (
@@ -129,6 +148,8 @@ def train_word2vec(
     ):
         check_positive_int(value, name)
     check_choice(optimizer, ("adam", "sgd"), "optimizer")
+    check_positive_number(learning_rate, "learning_rate", hint="e.g. 0.01 for Adam, 0.025 for SGD (word2vec's)")
+    check_finite_number(noise_power, "noise_power", hint="the exponent of P_n, the paper's 0.75")
     if not isinstance(sentences, (list, tuple)) or any(isinstance(s, str) for s in sentences):
         raise TypeError(
             "sentences must be a list of tokenised sentences (lists of words), e.g. [['a', 'cat'], ...]; "
@@ -165,6 +186,7 @@ def train_word2vec(
             negatives=negatives,
             batch_size=batch_size,
             seed=seed_stream("word2vec.epoch_pairs", seed, epoch),
+            pair_fraction=pair_fraction,
         )
 
     first_epoch = batches(1)
@@ -185,6 +207,7 @@ def train_word2vec(
             step,
             lambda epoch: first_epoch if epoch == 1 else batches(epoch),
             epochs,
+            model=model,
             description="word2vec epoch",
             show_progress=show_progress,
         )

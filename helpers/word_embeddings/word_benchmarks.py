@@ -9,8 +9,10 @@
   (a, b and c excluded) by 3CosAdd, argmax_d cos(d, b) − cos(d, a) + cos(d, c), and by 3CosMul
   (Levy & Goldberg, 2014), argmax_d cos'(d, b)·cos'(d, c) / (cos'(d, a) + ε) with cos' = (cos + 1)/2
   and ε = 0.001.
-- Over seeds: mean ± standard error (SE = sd / √n), and the paired difference of two arms trained
-  on the same seeds.
+- Two models on the same pairs: a paired bootstrap interval of the difference of their ρ (the same
+  resampled pairs score both), i.e. how far the benchmark's finite sample of pairs alone could move it.
+
+Statistics over seeds (mean ± SE, paired differences, the 3-SE rule) are :mod:`helpers.core.evidence`'s.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from helpers.word_embeddings.word_vectors import WordVectors
 __all__ = [
     "analogy_accuracy",
     "bootstrap_spearman",
+    "bootstrap_spearman_difference",
     "evaluate_word_similarity",
-    "mean_and_standard_error",
-    "paired_difference",
+    "similarity_scores",
     "solve_analogies",
     "spearman",
 ]
@@ -99,6 +101,46 @@ def bootstrap_spearman(
     return low, high
 
 
+def bootstrap_spearman_difference(
+    first: Sequence[float] | torch.Tensor,
+    second: Sequence[float] | torch.Tensor,
+    human: Sequence[float] | torch.Tensor,
+    *,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Paired percentile bootstrap interval of ρ(first, human) − ρ(second, human) over the same pairs.
+
+    Each resample draws the pairs once and scores both models on them, so the interval says how much
+    the difference depends on which pairs the benchmark happens to hold.
+    """
+    first, human_a = _as_pair_of_sequences(first, human)
+    second, human_b = _as_pair_of_sequences(second, human)
+    resamples = check_positive_int(resamples, "resamples")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), e.g. 0.95, got {level!r}")
+    generator = torch_generator(seed)
+    rows = torch.randint(len(first), (resamples, len(first)), generator=generator)  # (resamples, n)
+    values = _spearman_rows(first[rows], human_a[rows]) - _spearman_rows(second[rows], human_b[rows])
+    values = values[~torch.isnan(values)]
+    tail = (1 - level) / 2
+    low, high = torch.quantile(values, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
+    return low, high
+
+
+def similarity_scores(vectors: WordVectors, benchmark: str = "wordsim353") -> tuple[list[float], list[float]]:
+    """Cosine similarity and human score of each benchmark pair whose two words the vocabulary covers."""
+    pairs = read_word_pairs(benchmark)
+    covered = [(a, b, score) for a, b, score in pairs if a in vectors and b in vectors]
+    if len(covered) < 3:
+        raise ValueError(
+            f"only {len(covered)} of the {len(pairs)} {benchmark} pairs are in the vocabulary: "
+            "train on more text or lower min_count"
+        )
+    return [vectors.similarity(a, b) for a, b, _ in covered], [score for _, _, score in covered]
+
+
 def evaluate_word_similarity(
     vectors: WordVectors, benchmark: str = "wordsim353", *, resamples: int = 2000, seed: int = 0
 ) -> dict[str, float]:
@@ -107,16 +149,9 @@ def evaluate_word_similarity(
     Returns ``spearman``, its bootstrap 95 % interval ``low``/``high`` (``resamples=0`` skips it),
     ``covered`` (pairs scored) and ``total`` (pairs in the benchmark).
     """
-    pairs = read_word_pairs(benchmark)
-    covered = [(a, b, score) for a, b, score in pairs if a in vectors and b in vectors]
-    if len(covered) < 3:
-        raise ValueError(
-            f"only {len(covered)} of the {len(pairs)} {benchmark} pairs are in the vocabulary: "
-            "train on more text or lower min_count"
-        )
-    model_scores = [vectors.similarity(a, b) for a, b, _ in covered]
-    human_scores = [score for _, _, score in covered]
-    result = {"spearman": spearman(model_scores, human_scores), "covered": len(covered), "total": len(pairs)}
+    model_scores, human_scores = similarity_scores(vectors, benchmark)
+    total = len(read_word_pairs(benchmark))
+    result = {"spearman": spearman(model_scores, human_scores), "covered": len(model_scores), "total": total}
     if resamples:
         result["low"], result["high"] = bootstrap_spearman(model_scores, human_scores, resamples=resamples, seed=seed)
     return result
@@ -133,6 +168,8 @@ def solve_analogies(
     The answer is the best word of the vocabulary other than a, b and c (specials excluded).
     """
     check_choice(method, ("add", "mul"), "method")
+    chunk = check_positive_int(chunk, "chunk")
+    _check_questions(questions, 3, "questions", "a : b :: c : ?, e.g. ('man', 'king', 'woman')")
     ids = torch.tensor([[vectors.index(w) for w in question] for question in questions], dtype=torch.int64)
     answers: list[str] = []
     for start in range(0, len(ids), chunk):
@@ -150,6 +187,15 @@ def solve_analogies(
     return answers
 
 
+def _check_questions(questions: object, words: int, name: str, example: str) -> None:
+    """Each question must be a tuple or list of ``words`` words (a string would be read as characters)."""
+    if isinstance(questions, str):
+        raise TypeError(f"{name} must be a list of questions, got the string {questions[:40]!r}")
+    for index, question in enumerate(questions):  # type: ignore[attr-defined]
+        if isinstance(question, str) or len(question) != words or not all(isinstance(w, str) for w in question):
+            raise ValueError(f"{name}[{index}] must be {words} words, {example}; got {question!r}")
+
+
 def analogy_accuracy(
     vectors: WordVectors, method: str = "add", sections: dict[str, list[tuple[str, str, str, str]]] | None = None
 ) -> dict[str, dict[str, float]]:
@@ -160,6 +206,10 @@ def analogy_accuracy(
     question of a section is covered.
     """
     sections = read_analogies() if sections is None else sections
+    if not isinstance(sections, dict):
+        raise TypeError(f"sections must be a dict {{section name: [(a, b, c, d), ...]}}, got {type(sections).__name__}")
+    for name, questions in sections.items():
+        _check_questions(questions, 4, f"sections[{name!r}]", "a : b :: c : d, e.g. ('man', 'king', 'woman', 'queen')")
     results = {}
     for name, questions in sections.items():
         covered = [q for q in questions if all(word in vectors for word in q)]
@@ -172,27 +222,3 @@ def analogy_accuracy(
             "accuracy": correct / len(covered) if covered else math.nan,
         }
     return results
-
-
-# --- statistics over seeds ----------------------------------------------------------------------
-
-
-def mean_and_standard_error(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error (sample sd / √n) of per-seed results."""
-    values = torch.as_tensor(values, dtype=torch.float64)
-    if values.ndim != 1 or len(values) < 2:
-        raise ValueError(f"need at least two values (seeds) for a standard error, got {values.numel()}")
-    return float(values.mean()), float(values.std() / math.sqrt(len(values)))
-
-
-def paired_difference(first: Sequence[float], second: Sequence[float]) -> dict[str, float]:
-    """``first − second`` over the same seeds: mean, SE, and whether it is more than 2 SE from 0.
-
-    ``direction`` is +1 (first larger), −1 (second larger) or 0 (no difference at this scale).
-    """
-    first, second = torch.as_tensor(first, dtype=torch.float64), torch.as_tensor(second, dtype=torch.float64)
-    if first.shape != second.shape:
-        raise ValueError(f"paired arms need one value per seed each, got {len(first)} and {len(second)}")
-    mean, se = mean_and_standard_error(first - second)
-    direction = 0 if abs(mean) <= 2 * se else (1 if mean > 0 else -1)
-    return {"mean": mean, "se": se, "direction": direction}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from helpers.core import check_positive_int, check_shape
+from helpers.core import check_finite, check_positive_int, check_shape, check_words
 from helpers.data.text import Vocabulary
 from helpers.training import History
 
@@ -27,6 +27,17 @@ def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
     check_shape(vectors, (None, None), "vectors", "(n, embedding_dim)")
     unit = F.normalize(vectors if vectors.is_floating_point() else vectors.float(), dim=1)
     return unit @ unit.T
+
+
+def _check_finite_rows(vectors: torch.Tensor, vocabulary: Vocabulary, name: str) -> None:
+    """Refuse NaN or infinite vectors, naming the first words whose rows hold them."""
+    bad_rows = (~torch.isfinite(vectors)).any(dim=1).nonzero().flatten().tolist()
+    if bad_rows:
+        words = [vocabulary.tokens[i] for i in bad_rows[:5]]
+        raise ValueError(
+            f"{name} holds NaN or infinite values in {len(bad_rows)} of {len(vectors)} rows (words {words}): "
+            "training diverged (lower the learning rate) or the vectors were built from NaN"
+        )
 
 
 @dataclass
@@ -46,9 +57,11 @@ class WordVectors:
         check_shape(self.vectors, (len(self.vocabulary), None), "vectors", "(vocabulary, embedding_dim)")
         if not self.vectors.is_floating_point():
             raise TypeError(f"vectors must be floating point, got {self.vectors.dtype}")
+        _check_finite_rows(self.vectors, self.vocabulary, "vectors")
         self.vectors = self.vectors.detach().clone()  # a copy: later training of a model cannot change it
         if self.context_vectors is not None:
             check_shape(self.context_vectors, tuple(self.vectors.shape), "context_vectors", "like vectors")
+            _check_finite_rows(self.context_vectors, self.vocabulary, "context_vectors")
             self.context_vectors = self.context_vectors.detach().clone()
         self.unit = F.normalize(self.vectors, dim=1)  # (vocabulary, d) rows of length 1, for cosines
         # Specials (<pad>, <unk>) and words never seen in training are no one's neighbours.
@@ -82,6 +95,10 @@ class WordVectors:
     ) -> list[tuple[str, float]]:
         """The ``k`` words with the highest cosine similarity to ``word`` (a word, itself excluded, or a vector)."""
         k = check_positive_int(k, "k")
+        check_words(exclude, "exclude", hint="wrap one word in a list: exclude=['word']")
+        if not isinstance(word, str):
+            check_shape(word, (self.embedding_dim,), "word", "a word, or a vector (embedding_dim,)")
+            check_finite(word, "word (a vector)")
         query = self.unit[self.index(word)] if isinstance(word, str) else F.normalize(word.to(self.unit.dtype), dim=0)
         scores = (self.unit @ query).masked_fill(~self.searchable, -math.inf)  # (vocabulary,)
         for excluded in ([word] if isinstance(word, str) else []) + list(exclude):

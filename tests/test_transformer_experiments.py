@@ -1,0 +1,114 @@
+"""helpers.transformer.experiments: notebook 05's studies, as make replicate registers them (cheap parts only)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers.data.text import Vocabulary
+from helpers.transformer.dates import format_date
+from helpers.transformer.experiments import (
+    BASELINE,
+    FORMULA_PEAK,
+    REPLICATION,
+    SWAP_FORMAT,
+    TWO_DIGIT_FORMATS,
+    ablation_arms,
+    exact_by_year,
+    first_epoch_claims,
+    notebook_task,
+    replication_record,
+    swap_measures,
+    swapped_dates,
+    train_first_epoch,
+)
+from helpers.transformer.model import Transformer
+from helpers.transformer.translate import PADDING_ID, SPECIALS, Translator
+
+
+def test_the_arms_start_with_the_baseline_at_half_the_formulas_peak() -> None:
+    arms = ablation_arms()
+    assert next(iter(arms)) == BASELINE and len(arms) == 11
+    assert arms[BASELINE] == {"learning_rate": FORMULA_PEAK / 2}
+    assert FORMULA_PEAK == pytest.approx(32**-0.5 * 50**-0.5)
+    assert arms["pre-norm, no warm-up, lr 3x peak"] == {
+        "learning_rate": 3 * FORMULA_PEAK,
+        "norm_first": True,
+        "ramp": False,
+    }
+
+
+def test_swapped_dates_differ_only_by_day_and_month() -> None:
+    pairs = swapped_dates()
+    assert len(pairs) == 3 * 12 * 11 // 2
+    for a, b in pairs:
+        assert (a.year, a.month, a.day) == (b.year, b.day, b.month) and a != b
+    texts = {format_date(a, SWAP_FORMAT) for pair in pairs for a in pair}
+    assert len(texts) == 2 * len(pairs)  # every date is written differently
+
+
+def test_an_order_blind_model_answers_swapped_dates_alike_untrained() -> None:
+    """The tautology notebook 05 demonstrates: without positions, "05.03.99" and "03.05.99" look the same."""
+    pairs = swapped_dates((1999,))
+    sources = Vocabulary.build([list(format_date(a, SWAP_FORMAT)) for pair in pairs for a in pair], specials=SPECIALS)
+    targets = Vocabulary.build([list(a.isoformat()) for pair in pairs for a in pair], specials=SPECIALS)
+    torch.manual_seed(0)
+    model = Transformer(
+        len(sources), len(targets), num_layers=1, d_model=32, num_heads=2, d_ff=64, dropout=0.0,
+        padding_id=PADDING_ID, positional_encoding=False,
+    )  # fmt: skip
+    measured = swap_measures(Translator(model, sources, targets, 11), pairs)
+    assert measured["same"] == 1.0 and measured["both right"] == 0.0
+
+
+def test_exact_by_year_counts_each_year_in_the_chosen_formats() -> None:
+    examples = [
+        ("1969/01/02", "1969-01-02", "ja_JP medium"),
+        ("1970/01/02", "1970-01-02", "ja_JP medium"),
+        ("1970/01/03", "1970-01-03", "ja_JP medium"),
+        ("2.1.69", "1969-01-02", "de_DE short"),
+    ]
+    outputs = ["1999-01-02", "1970-01-02", "1970-01-03", "1969-01-02"]
+    assert "de_DE short" in TWO_DIGIT_FORMATS and "ja_JP medium" not in TWO_DIGIT_FORMATS
+    assert exact_by_year(examples, outputs, range(1969, 1971), two_digit=False) == {1969: (0, 1), 1970: (2, 2)}
+    assert exact_by_year(examples, outputs, range(1969, 1971), two_digit=True) == {1969: (1, 1), 1970: (0, 0)}
+
+
+def test_first_epoch_claims_are_gru_minus_transformer() -> None:
+    claims = first_epoch_claims([0.6, 0.7, 0.8], [0.9, 1.0, 1.0])
+    claim = claims["validation exact match after one epoch, GRU − Transformer"]
+    assert claim.mean == pytest.approx(0.8 / 3) and claim.direction == 1
+
+
+def test_train_first_epoch_names_the_models_it_knows() -> None:
+    with pytest.raises(ValueError, match="Transformer"):
+        train_first_epoch(notebook_task(0), "LSTM", 0)
+
+
+def test_the_fresh_seeds_draw_a_fresh_task() -> None:
+    assert notebook_task(0).validation != notebook_task(100).validation
+
+
+def test_registration() -> None:
+    assert REPLICATION.notebook == "05_transformer.ipynb"
+    assert list(REPLICATION.notebook_seeds) == list(range(5))
+    assert list(REPLICATION.fresh_seeds) == list(range(100, 105))
+    assert [study.name for study in REPLICATION.studies] == ["ablations", "GRU against Transformer, one epoch"]
+
+
+def test_replication_record_reads_the_notebooks_section(tmp_path) -> None:
+    table = tmp_path / "replication.md"
+    table.write_text(
+        "# Verdicts\n\n## 04_self_attention\nx claims\n| claim | a | b | status |\n|---|---|---|---|\n"
+        "| other | 1 | 2 | held |\n\n## 05_transformer\n2 claims, 9 s.\n"
+        "| claim | notebook's seeds | fresh seeds | status |\n"
+        "|---|---|---|---|\n| gap, a − b | +0.1 ± 0.01 (higher) | +0.2 ± 0.01 (higher) | held |\n"
+        "| bound | 0.001 ± 0.001 (below 0.05 by 9.0 SE) | 0.002 ± 0.001 (below 0.05 by 8.0 SE) | held |\n",
+        encoding="utf-8",
+    )
+    assert replication_record(table) == {
+        "gap, a − b": ("+0.1 ± 0.01 (higher)", "+0.2 ± 0.01 (higher)", "held"),
+        "bound": ("0.001 ± 0.001 (below 0.05 by 9.0 SE)", "0.002 ± 0.001 (below 0.05 by 8.0 SE)", "held"),
+    }
+    with pytest.raises(ValueError, match="no section"):
+        replication_record(table, "03_gan_minimax")
