@@ -11,7 +11,8 @@ only at ≥ 3 SE and where ``make replicate`` found the same direction on the fr
 last replication are committed in ``benchmarks/results/replication.md`` (:func:`committed_replication`).
 
 - :func:`kim_table`: CNN-rand on 10 folds (Kim, 2014, Table 2, MR), with MNB and NBSVM (Wang & Manning, 2012).
-- :func:`ablations`: mean pooling, one width with 50 or with 150 maps, no dropout; max-norm's reach.
+- :func:`ablations`: mean pooling (a bound on its difference from max pooling, either way), one width with 50 or
+  with 150 maps, no dropout; max-norm's reach.
 - :func:`vector_geometry`: word2vec's vectors, how collapsed (mean pairwise cosine, participation ratio)
   and why: initialisation, the noise-word direction, epochs, learning rate (5 word2vec seeds).
 - :func:`pretrained_vectors`: CNN-static on collapsed, post-processed (all-but-the-top), longer-trained and
@@ -324,7 +325,15 @@ def ablations(seed: int = 0) -> StudyResult:
     runs = {"CNN-rand": points(rand.accuracies[:FIRST_FOLDS])} | {n: points(r.accuracies) for n, r in results.items()}
     base = runs["CNN-rand"]
     claims = {
-        "mean pooling − max pooling": paired_difference(runs["mean pooling"], base),
+        # Mean against max pooling leaned one way on fold seed 0 and the other on 100 (each 2-2.4 SE: make
+        # replicate said "flipped"), so no direction is claimed; what both fold sets can say is how large the
+        # difference is, either way: the two bounds below, with the notebook's 2-point scale.
+        "max pooling's lead over mean pooling below 2 points": Bound.of(
+            [m - a for m, a in zip(base, runs["mean pooling"])], below=2.0
+        ),
+        "mean pooling's lead over max pooling below 2 points": Bound.of(
+            [a - m for m, a in zip(base, runs["mean pooling"])], below=2.0
+        ),
         "widths {3}, 50 maps − widths {3,4,5}": paired_difference(runs["widths {3}, 50 maps"], base),
         "widths {3}, 150 maps − widths {3,4,5}": paired_difference(runs["widths {3}, 150 maps"], base),
         "widths {3}: 150 maps − 50 maps": paired_difference(runs["widths {3}, 150 maps"], runs["widths {3}, 50 maps"]),
@@ -338,7 +347,8 @@ def ablations(seed: int = 0) -> StudyResult:
             [model.model.largest_class_norm for model in rand.models], below=3.0
         ),
     }
-    return StudyResult(runs, claims, {"results": results, "CNN-rand": rand})
+    pooling = paired_difference(runs["mean pooling"], base)  # printed, not claimed: its direction did not replicate
+    return StudyResult(runs, claims, {"results": results, "CNN-rand": rand, "mean − max pooling": pooling})
 
 
 # --- word2vec's geometry: how collapsed, and why --------------------------------------------------
