@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.core import seed_torch, torch_generator
+from helpers.core import numpy_generator, seed_torch, torch_generator
 from helpers.core.evidence import Bound, Difference, Replication, Study, mean_and_standard_error, paired_difference
 from helpers.data.readers import read_rotten_tomatoes, read_wikipedia_sentences
 from helpers.data.text import tokenize
@@ -135,7 +135,7 @@ def movie_reviews() -> MovieReviews:
         seen.add(" ".join(words))
         by_class[row["category"]].append(words)
     per_class = min(len(found) for found in by_class.values())
-    kept = set(np.random.default_rng(0).choice(len(by_class["fresh"]), per_class, replace=False).tolist())
+    kept = set(numpy_generator(0).choice(len(by_class["fresh"]), per_class, replace=False).tolist())
     fresh = by_class["fresh"]
     return MovieReviews(
         sentences=by_class["rotten"] + [s for i, s in enumerate(fresh) if i in kept],
