@@ -133,9 +133,47 @@ def test_progress_bar_text_is_deterministic_and_ends_with_the_final_state() -> N
     text = run()
     assert text == run()
     assert text.endswith("\rwork |####################| 7/7 loss 0.1429\n")
-    # redrawn after passing 1/3 (item 3) and 2/3 (item 5) of the work, then once more when closed
-    assert text.count("\r") == 3 and "\rwork |########............| 3/7 loss 0.3333\r" in text
+    # redrawn after passing 1/3 (item 3) and 2/3 (item 5) of the work, then once more when closed;
+    # every redraw but the first blanks the previous line first (one more carriage return)
+    assert text.count("\r") == 5 and "\rwork |########............| 3/7 loss 0.3333\r" in text
     assert "s/it" not in text and "it/s" not in text
+
+
+def rendered(text: str) -> list[str]:
+    """What a terminal or JupyterLab shows: each carriage return moves back to the start of the line, and
+    later characters overwrite earlier ones one by one (a shorter line does not erase a longer one's end)."""
+    screen: list[str] = []
+    for raw_line in text.split("\n"):
+        line: list[str] = []
+        for segment in raw_line.split("\r"):
+            for column, character in enumerate(segment):
+                if column < len(line):
+                    line[column] = character
+                else:
+                    line.append(character)
+        screen.append("".join(line).rstrip())
+    return screen
+
+
+def test_rendered_carriage_returns_overwrite_character_by_character() -> None:
+    assert rendered("loss 5.45323\rloss 5.4532\n") == ["loss 5.45323", ""]  # the defect a bar must avoid
+    assert rendered("abc\r   \rx\n") == ["x", ""]
+
+
+def test_progress_bar_shows_the_true_final_line_when_its_text_shrinks() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(4, "epoch 1/5", redraws=4, stream=stream)
+    for loss in (12.345678, 123.4, 5.45323, 0.5):
+        bar.update(1, loss=loss, note="a long note" if loss > 100 else "x")
+    bar.close(loss=5.4532)
+    bar_lines = rendered(stream.getvalue())
+    assert bar_lines == ["epoch 1/5 |####################| 4/4 loss 5.4532 note x", ""]
+    # and mid-run: the line after the long one shows no leftover characters
+    stream = io.StringIO()
+    bar = ProgressBar(4, "run", redraws=4, stream=stream)
+    bar.update(1, loss=123.4, note="a long note")
+    bar.update(1, loss=1.0, note="x")
+    assert rendered(stream.getvalue()) == ["run |##########..........| 2/4 loss 1.0000 note x"]
 
 
 # --- training loop ----------------------------------------------------------------------------------
