@@ -91,11 +91,13 @@ def heatmap(
     ylabel: str = "",
     annotate: bool = False,
     colorbar: bool = True,
+    colorbar_label: str = "",
     cmap: str | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
 ) -> plt.Axes:
-    """A labelled matrix (attention weights, a confusion matrix, a score table)."""
+    """A labelled matrix (attention weights, a confusion matrix, a score table); ``colorbar_label`` says what
+    the colours measure (e.g. "attention weight")."""
     values = _as_array(matrix).astype(float)
     if values.ndim != 2:
         raise ValueError(f"heatmap needs a 2-D matrix, got shape {values.shape}")
@@ -115,29 +117,43 @@ def heatmap(
             color = "white" if value < middle else "black"
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=color)
     if colorbar:
-        ax.figure.colorbar(image, ax=ax)
+        ax.figure.colorbar(image, ax=ax, label=colorbar_label)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
 
-def image_grid(images: object, *, columns: int = 10, title: str = "", pixels_per_image: int = 56) -> plt.Figure:
-    """Show a batch of grey images (N, H, W) as a grid, each drawn ``pixels_per_image`` screen pixels wide."""
+def image_grid(
+    images: object,
+    *,
+    columns: int = 10,
+    title: str = "",
+    pixels_per_image: int = 56,
+    row_labels: Sequence[str] | None = None,
+) -> plt.Figure:
+    """Show a batch of grey images (N, H, W) as a grid, each drawn ``pixels_per_image`` screen pixels wide;
+    ``row_labels`` (one per row) are written left of the rows, so that a reader need not decode the title."""
     pictures = _as_array(images)
     if pictures.ndim != 3:
         raise ValueError(f"image_grid needs images of shape (count, height, width), got {pictures.shape}")
     rows = int(np.ceil(len(pictures) / columns))
+    if row_labels is not None and len(row_labels) != rows:
+        raise ValueError(f"row_labels has {len(row_labels)} labels for {rows} rows of {columns} images")
     inches = pixels_per_image / plt.rcParams["figure.dpi"]
+    label_inches = 0.0 if row_labels is None else 0.08 * max(len(label) for label in row_labels) + 0.2
+    width = columns * inches + label_inches
     figure, axes = plt.subplots(
         rows,
         columns,
-        figsize=(columns * inches, rows * inches + (0.3 if title else 0)),
+        figsize=(width, rows * inches + (0.3 if title else 0)),
         squeeze=False,
-        gridspec_kw={"wspace": 0.05, "hspace": 0.05},
+        gridspec_kw={"wspace": 0.05, "hspace": 0.05, **({"left": label_inches / width} if row_labels else {})},
     )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(pictures):
             ax.imshow(pictures[index], cmap="gray_r")
+    for ax, label in zip(axes[:, 0], row_labels or [], strict=False):
+        ax.text(-0.1, 0.5, label, transform=ax.transAxes, ha="right", va="center", fontsize=9)
     if title:
         figure.suptitle(title)
     return figure

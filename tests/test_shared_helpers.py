@@ -445,6 +445,13 @@ def test_style_and_plot_helpers() -> None:
         image_grid(np.zeros((2, 3)))
     figure = image_grid(torch.zeros(12, 4, 4), columns=5)
     assert len(figure.axes) == 15
+    labelled = image_grid(torch.zeros(12, 4, 4), columns=5, row_labels=["real", "seed 0", "seed 1"])
+    assert [text.get_text() for ax in labelled.axes[::5] for text in ax.texts] == ["real", "seed 0", "seed 1"]
+    with pytest.raises(ValueError, match="row_labels has 2 labels for 3 rows of 5 images"):
+        image_grid(torch.zeros(12, 4, 4), columns=5, row_labels=["a", "b"])
+    _, ax = plt.subplots()
+    heatmap(np.eye(2), ax=ax, colorbar_label="attention weight")
+    assert ax.figure.axes[-1].get_ylabel() == "attention weight"  # the colour bar says what it measures
     plt.close("all")
 
 
