@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -184,21 +185,40 @@ def labels_overlap(texts: Sequence[plt.Text]) -> int:
     return sum(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
 
 
-def spread_labels(texts: Sequence[plt.Annotation], iterations: int = 200, step: float = 2.0) -> None:
-    """Push overlapping labels apart (in screen points) until none overlap, or ``iterations`` run out."""
-    for _ in range(iterations):
-        boxes = _boxes(texts)
-        moved = False
-        for i in range(len(texts)):
-            for j in range(i + 1, len(texts)):
-                if boxes[i].overlaps(boxes[j]):
-                    direction = 1.0 if boxes[i].y0 >= boxes[j].y0 else -1.0
-                    for text, sign in ((texts[i], direction), (texts[j], -direction)):
-                        x, y = text.xyann  # the label's offset from its point, in points
-                        text.xyann = (x, y + sign * step)
-                    moved = True
-        if not moved:
-            return
+def place_labels(
+    texts: Sequence[plt.Annotation],
+    points: Sequence[tuple[float, float]],
+    point_radius: float = 4.0,
+    farthest: int = 60,
+) -> None:
+    """Move each label (an annotation of ``points[i]``) to the nearest offset, up to ``farthest`` screen points
+    away, where it covers no label placed before it and no point but its own. Greedy and deterministic: the
+    same figure always gets the same layout; a label with no free place within reach keeps its first offset."""
+    if not texts:
+        return
+    ax = texts[0].axes
+    renderer = ax.figure.canvas.get_renderer()
+    radius = point_radius * ax.figure.dpi / 72  # screen points -> pixels
+    markers = [
+        Bbox.from_extents(x - radius, y - radius, x + radius, y + radius)
+        for x, y in ax.transData.transform(np.asarray(points, dtype=float))
+    ]
+    offsets = [
+        (dx * distance, dy * distance)
+        for distance in range(4, farthest + 1, 4)
+        for dx, dy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+    ]
+    placed: list[Bbox] = []
+    for index, text in enumerate(texts):
+        for dx, dy in [*offsets, offsets[0]]:  # the last try: back to the first offset
+            text.xyann = (dx, dy)
+            text.set_horizontalalignment("right" if dx < 0 else "left" if dx > 0 else "center")
+            text.set_verticalalignment("top" if dy < 0 else "bottom" if dy > 0 else "center")
+            box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+            free = not any(box.overlaps(other) for other in placed)
+            if free and not any(box.overlaps(marker) for k, marker in enumerate(markers) if k != index):
+                break
+        placed.append(box)
 
 
 def plot_word_groups(
@@ -210,17 +230,26 @@ def plot_word_groups(
     """
     words = [word for members in groups.values() for word in members]
     points = pca_2d(torch.stack([vector_of(word) for word in words]))
-    _, ax = plt.subplots(figsize=(6.4, 4.8))
+    _, ax = plt.subplots(figsize=(8, 6))
     labels, start = [], 0
     for name, members in groups.items():
         chunk = points[start : start + len(members)]
         ax.scatter(chunk[:, 0], chunk[:, 1], label=name)
         for word, (x, y) in zip(members, chunk.tolist()):
-            labels.append(ax.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"))
+            labels.append(
+                ax.annotate(
+                    word,
+                    (x, y),
+                    fontsize=9,
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5, "shrinkA": 0, "shrinkB": 3},
+                )
+            )
         start += len(members)
     ax.set(title=title, xlabel="principal component 1", ylabel="principal component 2")
     ax.legend(loc="best")
     ax.figure.canvas.draw()
-    spread_labels(labels)
+    place_labels(labels, points.tolist())
     ax.labels = labels  # for labels_overlap(ax.labels)
     return ax

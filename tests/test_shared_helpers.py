@@ -689,3 +689,28 @@ def test_every_trainer_hands_all_its_weights_to_the_loop_to_check(trainer: str, 
     assert isinstance(model, nn.Module) and sum(p.numel() for p in model.parameters()) > 0
     if trainer in ("digit_gan", "conditional_gan", "stacked_gans"):
         assert len(list(model.children())) == 2  # both players
+
+
+def test_word_group_labels_cover_neither_each_other_nor_other_words_points() -> None:
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import _boxes, labels_overlap, plot_word_groups
+
+    # two groups on top of each other (as months and countries are in notebook 01) and one far away
+    generator = torch.Generator().manual_seed(0)
+    centres = {"months": (0.0, 0.0), "countries": (0.5, 0.2), "family": (-3.0, 3.0)}
+    groups = {name: [f"{name}{i}" for i in range(8)] for name in centres}
+    vectors = {
+        word: torch.cat([torch.tensor(centres[name]) + 0.3 * torch.randn(2, generator=generator), torch.zeros(3)])
+        for name, words in groups.items()
+        for word in words
+    }
+    ax = plot_word_groups(vectors.__getitem__, groups)
+    assert labels_overlap(ax.labels) == 0
+    boxes = _boxes(ax.labels)
+    points = ax.transData.transform([label.xy for label in ax.labels])
+    covered = [
+        (i, k) for i, box in enumerate(boxes) for k, point in enumerate(points) if k != i and box.contains(*point)
+    ]
+    assert covered == []  # no label sits on another word's point
+    plt.close("all")
