@@ -137,3 +137,33 @@ def test_a_study_may_name_its_own_seeds() -> None:
     )
     replicate(registration)
     assert seen == [list(range(10)), list(range(100, 110))]
+
+
+def test_committed_verdicts_reads_one_notebooks_section(tmp_path) -> None:
+    from helpers.core.evidence import committed_verdicts
+
+    table = tmp_path / "replication.md"
+    table.write_text(
+        "# Verdicts\n\n## 04_self_attention\nx claims\n| claim | a | b | status |\n|---|---|---|---|\n"
+        "| other | 1 | 2 | held |\n\n## 05_transformer\n2 claims, 9 s.\n"
+        "| claim | notebook's seeds | fresh seeds | status |\n"
+        "|---|---|---|---|\n| gap, a − b | +0.1 ± 0.01 (higher) | +0.2 ± 0.01 (higher) | held |\n"
+        "| c | 0.5 ± 0.1 (above 0.4 by 1.0 SE) | 0.3 ± 0.1 (not above 0.4 by 1 SE (margin -1.0 SE)) | flipped |\n",
+        encoding="utf-8",
+    )
+    assert committed_verdicts("05_transformer", table) == {
+        "gap, a − b": ("+0.1 ± 0.01 (higher)", "+0.2 ± 0.01 (higher)", "held"),
+        "c": ("0.5 ± 0.1 (above 0.4 by 1.0 SE)", "0.3 ± 0.1 (not above 0.4 by 1 SE (margin -1.0 SE))", "flipped"),
+    }
+    assert committed_verdicts("04_self_attention", table) == {"other": ("1", "2", "held")}
+    with pytest.raises(ValueError, match="no section '03_gan_minimax'.*NOTEBOOKS=notebooks/03_gan_minimax.ipynb"):
+        committed_verdicts("03_gan_minimax", table)
+    with pytest.raises(FileNotFoundError, match="make replicate-results"):
+        committed_verdicts("05_transformer", tmp_path / "missing.md")
+
+
+def test_the_committed_table_has_a_section_for_every_registered_notebook() -> None:
+    from helpers.core.evidence import committed_verdicts
+
+    for notebook in ("01_word_embeddings", "03_gan_minimax", "04_self_attention", "05_transformer"):
+        assert committed_verdicts(notebook), notebook

@@ -15,9 +15,11 @@ Every notebook compares arms the same way (``../shared/EVIDENCE.md`` in the proj
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,12 +32,14 @@ __all__ = [
     "Difference",
     "Replication",
     "Study",
+    "committed_verdicts",
     "mean_and_standard_error",
     "paired_difference",
     "replicate",
     "replication_status",
 ]
 
+REPLICATION_TABLE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "replication.md"
 ESTABLISHED = 3.0  # standard errors from 0 for a direction to be asserted
 SUGGESTIVE = 2.0  # below this, "no difference at this scale"
 
@@ -243,3 +247,25 @@ def replicate(
             report(line)
         lines += done
     return lines
+
+
+def committed_verdicts(notebook: str, path: str | Path = REPLICATION_TABLE) -> dict[str, tuple[str, str, str]]:
+    """The committed ``make replicate`` table's section ``notebook`` (e.g. ``"05_transformer"``):
+    ``{claim: (on the notebook's seeds, on the fresh seeds, status)}``, as ``scripts/replicate.py
+    --write-results`` wrote it. A notebook compares the first column with its own run, so a table older than the
+    code fails there, and states a direction only where the status is ``held``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make replicate-results` and commit it")
+    text = path.read_text(encoding="utf-8")
+    section = re.search(rf"^## {re.escape(notebook)}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if section is None:
+        raise ValueError(
+            f"{path} has no section {notebook!r}: run `make replicate-results NOTEBOOKS=notebooks/{notebook}.ipynb`"
+        )
+    verdicts = {}
+    for line in section.group(1).splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("|") and len(cells) == 4 and cells[3] in ("held", "weaker", "flipped", "stronger"):
+            verdicts[cells[0]] = (cells[1], cells[2], cells[3])
+    return verdicts
