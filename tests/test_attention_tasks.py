@@ -154,7 +154,7 @@ def test_mean_ablation_errors():
 
 
 def test_induction_curve_is_measured_without_changing_the_training():
-    from helpers.self_attention.experiments import INDUCTION_ABLATIONS, induction_study
+    from helpers.self_attention.experiments import induction_ablations, induction_study
 
     small = dict(steps=20, batch=8, test_sequences=40)
     every_5 = induction_study([0, 1], record_every=5, **small)
@@ -164,5 +164,24 @@ def test_induction_curve_is_measured_without_changing_the_training():
         assert every_5.curves[name].shape == (4, 2)
         assert torch.equal(every_5.curves[name][-1], accuracy)  # the last checkpoint is the trained model
         assert torch.equal(once.accuracy[name], accuracy)  # measuring along the way changed nothing
-    assert set(every_5.ablated) == set(INDUCTION_ABLATIONS)
+    assert set(every_5.ablated) == set(induction_ablations(8))
     assert all(values.shape == (2,) for values in every_5.ablated.values())
+    shorter = induction_study([0, 1], half=6, vocabulary_size=10, steps=10, batch=4, test_sequences=20)
+    assert set(shorter.ablated) == set(induction_ablations(6))  # other lengths work too
+
+
+@pytest.mark.parametrize("half", [4, 8])
+def test_the_keys_layer_2_reads_are_exactly_the_ablated_positions(half):
+    from helpers.self_attention.experiments import induction_ablations
+
+    tokens, targets = batch(seed=3, n=400, half=half, vocabulary_size=2 * half)
+    read = set()
+    for row, answers in zip(tokens.tolist(), targets.tolist(), strict=True):
+        for position in range(half, 2 * half):
+            earlier = row.index(row[position])  # the first occurrence, in the first half
+            assert row[earlier + 1] == answers[position]  # the answer sits right after it
+            read.add(earlier + 1)
+    _, keys = induction_ablations(half)["layer 1, at the keys layer 2 reads"]
+    _, others = induction_ablations(half)["layer 1, at the other positions"]
+    assert read == set(range(2 * half)[keys])
+    assert not read & set(range(2 * half)[others]) and set(range(2 * half)[others]) == set(range(half + 1, 2 * half))

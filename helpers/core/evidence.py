@@ -32,6 +32,7 @@ __all__ = [
     "Difference",
     "Replication",
     "Study",
+    "check_replicated",
     "committed_verdicts",
     "mean_and_standard_error",
     "paired_difference",
@@ -269,3 +270,32 @@ def committed_verdicts(notebook: str, path: str | Path = REPLICATION_TABLE) -> d
         if line.startswith("|") and len(cells) == 4 and cells[3] in ("held", "weaker", "flipped", "stronger"):
             verdicts[cells[0]] = (cells[1], cells[2], cells[3])
     return verdicts
+
+
+def check_replicated(
+    notebook: str, claims: Mapping[str, Claim], asserted: Sequence[str], path: str | Path = REPLICATION_TABLE
+) -> None:
+    """Check a notebook's run against the committed ``make replicate`` table (section ``notebook``).
+
+    Every claim of ``claims`` must be in the table with this run's value on the notebook's seeds (else the table
+    is older than the code), and every name in ``asserted`` (the directions and bounds the notebook asserts)
+    must have ``held`` on the fresh seeds. Raises ``AssertionError`` saying which claim and what to do.
+    """
+    verdicts = committed_verdicts(notebook, path)
+    fix = f"run `make replicate-results NOTEBOOKS=notebooks/{notebook}.ipynb` and commit benchmarks/results/"
+    for name, claim in claims.items():
+        if name not in verdicts:
+            raise AssertionError(f"{name!r} is not in the committed table of {notebook}: {fix}")
+        if verdicts[name][0] != str(claim):
+            raise AssertionError(
+                f"{name!r}: the committed table has {verdicts[name][0]!r} on the notebook's seeds, this run "
+                f"{str(claim)!r}: {fix} (or run on the kind of CPU that made the table)"
+            )
+    for name in asserted:
+        if name not in claims:
+            raise AssertionError(f"{name!r} is asserted but is not one of the study's claims")
+        if verdicts[name][2] != "held":
+            raise AssertionError(
+                f"{name!r} is asserted, but on fresh seeds it came out {verdicts[name][2]!r}: state it as "
+                "suggestive, or not at all"
+            )

@@ -38,10 +38,10 @@ from helpers.training import evaluate_classifier, optimizer_step, supervised_ste
 __all__ = [
     "REPLICATION",
     "AttentionPoolingClassifier",
-    "INDUCTION_ABLATIONS",
     "InductionStudy",
     "MovieReviewStudy",
     "RetrievalStudy",
+    "induction_ablations",
     "induction_study",
     "movie_review_split",
     "order_free_accuracy",
@@ -261,13 +261,16 @@ def induction_study(
             accuracy[name], torch.full_like(accuracy[name], chance)
         )
     study.claims["induction accuracy, 2 layers"] = Bound.of(accuracy["2 layers"], above=0.95)
-    for arm in ("layer 1, positions 1-8", "layer 2, every position"):
+    for arm in ("layer 1, at the keys layer 2 reads", "layer 2, every position"):
         study.claims[f"induction accuracy, 2 layers − {arm} mean-ablated"] = paired_difference(
             accuracy["2 layers"], ablated[arm]
         )
+        study.claims[f"induction accuracy, {arm} mean-ablated − 1 layer"] = paired_difference(
+            ablated[arm], accuracy["1 layer"]
+        )
         study.claims[f"induction accuracy, {arm} mean-ablated"] = Bound.of(ablated[arm], below=0.35)
-    study.claims["induction accuracy lost, layer 1, positions 9-15 mean-ablated"] = Bound.of(
-        accuracy["2 layers"] - ablated["layer 1, positions 9-15"], below=0.05
+    study.claims["induction accuracy lost, layer 1 at the other positions mean-ablated"] = Bound.of(
+        accuracy["2 layers"] - ablated["layer 1, at the other positions"], below=0.05
     )
     return study
 
@@ -288,25 +291,31 @@ def _measured_every(step: Callable, every: int, measure: Callable[[], Tensor], i
     return measured_step
 
 
-INDUCTION_ABLATIONS = {  # arm -> (layer, query positions), for sequences of 2 × 8 tokens
-    "layer 1, every position": (0, slice(None)),
-    "layer 1, positions 1-8": (0, slice(1, 9)),  # the keys layer 2 reads: 1 + an earlier occurrence (0-7)
-    "layer 1, positions 9-15": (0, slice(9, 16)),  # never such a key
-    "layer 2, every position": (1, slice(None)),
-}
+def induction_ablations(half: int) -> dict[str, tuple[int, slice]]:
+    """Each mean ablation of the two-layer model: arm -> (layer, query positions), for sequences of 2 × ``half``.
+
+    Layer 2 reads the answer at the key 1 + the earlier occurrence of the current token, which is always in the
+    first half (0 .. half - 1): so the keys it reads are positions 1 .. half, and layer 1's output anywhere else
+    is never such a key.
+    """
+    return {
+        "layer 1, every position": (0, slice(None)),
+        "layer 1, at the keys layer 2 reads": (0, slice(1, half + 1)),
+        "layer 1, at the other positions": (0, slice(half + 1, 2 * half)),
+        "layer 2, every position": (1, slice(None)),
+    }
 
 
 def _induction_ablations(
     stack: SeedStack, make_model: Callable[[], nn.Module], tokens: Tensor, targets: Tensor, half: int
 ) -> dict[str, Tensor]:
     """Held-out accuracy ``(seeds,)`` of each copy of the two-layer model under each mean ablation."""
-    if half != 8:
-        raise ValueError(f"the ablation positions are written for half=8 (sequences of 16 tokens), got half={half}")
     answered = targets != IGNORE
-    ablated = {arm: [] for arm in INDUCTION_ABLATIONS}
+    arms = induction_ablations(half)
+    ablated = {arm: [] for arm in arms}
     for index in range(len(stack.seeds)):
         model = stack.copy_of(index, make_model).eval()
-        for arm, (layer, positions) in INDUCTION_ABLATIONS.items():
+        for arm, (layer, positions) in arms.items():
             with mean_ablated(model, layer, positions), torch.no_grad():
                 correct = (model(tokens).argmax(dim=-1) == targets) & answered
             ablated[arm].append(correct.sum() / answered.sum())
