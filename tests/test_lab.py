@@ -100,3 +100,11 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     assert server.returncode is not None
+    # The address the learner is told to open is the one JupyterLab prints, and the README says so.
+    printed = server.stdout.read().decode(errors="replace")
+    # (A token given on the command line is printed as "..."; `make lab`'s own, generated one is printed whole.)
+    address = re.search(rf"http://127\.0\.0\.1:{port}(/\S*)\?token=(?:\.\.\.|{token})", printed)
+    assert address, f"JupyterLab printed no 127.0.0.1 address with a token:\n{printed[-2000:]}"
+    assert address.group(1) == "/lab/tree/notebooks", address.group(0)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`http://127.0.0.1:8888/lab/tree/notebooks?token=...`" in readme, "the README names another address"
