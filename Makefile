@@ -44,7 +44,8 @@ $(STAMP): requirements.lock pyproject.toml scripts/install_torch.py
 data: $(STAMP)
 	@$(BIN)/python -m helpers.data
 
-# Debian's Chromium for tests/test_browser.py, installed where missing (as root, with apt-get).
+# Debian's Chromium for tests/test_browser.py and a CJK font for tests/test_site.py, installed where missing
+# (as root, with apt-get).
 browser:
 	@scripts/install_browser.sh --optional
 
