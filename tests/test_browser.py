@@ -713,6 +713,49 @@ def test_a_dialog_over_a_notebook_as_it_opens_fails(lab: LabServer, page: Any) -
         open_notebook(page, lab, "notebooks/browser_dialog.ipynb", workspace="dialog")
 
 
+def test_run_all_as_soon_as_the_notebook_shows_starts_the_project_kernel(lab: LabServer, page: Any) -> None:
+    """ "Run All" clicked the moment a notebook's cells show, before JupyterLab has read the notebook's kernelspec
+    into its kernel preference (it first lists the notebook's checkpoints, slow on a busy machine): JupyterLab
+    then starts a kernel for a preference with no name and asked "Select Kernel" (issue 32). With the project's
+    settings it starts the server's default kernel, the project's (`make lab`:
+    --MultiKernelManager.default_kernel_name, jupyterlab-settings/overrides.json: autoStartDefaultKernel).
+
+    Seen here (JupyterLab 4.6.6) and not asserted: the cells after the first stay unrun in that case, since
+    JupyterLab reconnects the notebook to its new kernel once the checkpoints are listed; "Run All" again runs
+    them. Outside that window "Run All" runs everything."""
+    tiny_notebook(lab.root_dir / "notebooks" / "browser_runall.ipynb", ["print('first')", "print('second')"])
+    held: list[Any] = []
+    page.route(
+        "**/checkpoints*", lambda route: held.append(route)
+    )  # the window is held open until Run All has been clicked
+    try:
+        page.goto(lab.url("/lab/workspaces/runall/tree/notebooks/browser_runall.ipynb"), timeout=PAGE_TIMEOUT_S * 1000)
+        deadline = time.monotonic() + PAGE_TIMEOUT_S
+        while _state(page)["cells"] < 2 or not held:
+            assert time.monotonic() < deadline, f"the notebook did not show (page state: {_state(page)})"
+            page.wait_for_timeout(100)
+        assert _state(page)["kernel"] in (None, "", "No Kernel"), _state(page)  # the window is open
+        page.get_by_role("menuitem", name="Run").first.click()
+        page.get_by_text("Run All Cells", exact=True).first.click()
+        page.wait_for_timeout(1000)
+        dialogs = _state(page)["dialogs"]
+        for route in held:
+            route.continue_()
+        page.unroute("**/checkpoints*")
+        while not dialogs:  # the first cell runs on the project's kernel (see the docstring for the second)
+            state = _state(page, 0)
+            dialogs = state["dialogs"]
+            if state["output"].strip() == "first" and state["status"] == "idle":
+                break
+            assert time.monotonic() < deadline, f"Run All did not run the first cell (page state: {state})"
+            page.wait_for_timeout(250)
+    except BaseException:
+        _save_page(page, "run-all-at-once")
+        raise
+    assert not dialogs, f"JupyterLab asked {_one_line(dialogs[0])!r} after Run All"
+    assert _state(page)["kernel"] == KERNEL_DISPLAY_NAME, _state(page)
+
+
 def test_a_learner_opens_the_setup_check_for_the_first_time(browser: Any, tmp_path: Path) -> None:
     """`make lab`'s server with no JupyterLab state at all: the page it opens (notebooks/), a double-click on
     00_setup_check.ipynb, no dialog of any kind, every cell run, and the training cell's bars read in the page

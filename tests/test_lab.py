@@ -92,6 +92,14 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:
             defaults = {key: value.get("default") for key, value in json.load(reply)["schema"]["properties"].items()}
         assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+        # ... and where it has no kernel name yet (Run All the moment a notebook opens), it starts the
+        # server's default kernel, the project's, instead of asking "Select Kernel" (issue 32).
+        plugin = "@jupyterlab/notebook-extension:tracker"
+        with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:
+            schema = json.load(reply)["schema"]["properties"]
+        assert schema["autoStartDefaultKernel"]["default"] is True, schema["autoStartDefaultKernel"]
+        with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=5) as reply:
+            assert json.load(reply)["default"] == "applied-dl-notebooks", "the server's default kernel"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
