@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,10 +183,23 @@ class LabServer:
     def log_size(self) -> int:
         return self.log_path.stat().st_size if self.log_path.exists() else 0
 
-    def shut_down_kernels(self) -> None:
-        """Stop every session's kernel (a finished notebook should not keep a CPU busy)."""
+    def shut_down_kernels(self, timeout_s: float = 60.0) -> None:
+        """Stop every session's kernel (a finished notebook should not keep a CPU busy).
+
+        A kernel in the middle of an automatic restart (after a crash) answers the shutdown with HTTP 500 until
+        the restart is done: ask again for up to ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
         for session in self.api("GET", "/api/sessions"):
-            self.api("DELETE", f"/api/sessions/{session['id']}")
+            while True:
+                try:
+                    self.api("DELETE", f"/api/sessions/{session['id']}")
+                    break
+                except urllib.error.HTTPError as error:
+                    if error.code == 404:  # gone meanwhile
+                        break
+                    if error.code != 500 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
 
     def kernel_processes(self) -> list[int]:
         """Processes started for this server's kernels (their command line names a file in our runtime dir)."""
