@@ -206,3 +206,17 @@ def test_check_replicated_refuses_a_stale_table_and_an_asserted_claim_that_did_n
         check_replicated("09_x", {"gap": flat}, [], table)
     with pytest.raises(AssertionError, match="'new' is not in the committed table of 09_x"):
         check_replicated("09_x", {"new": gap}, [], table)
+
+
+def test_replicate_runs_on_the_notebooks_thread_count_and_restores_it() -> None:
+    import torch
+
+    seen = []
+
+    def study(seeds):
+        seen.append(torch.get_num_threads())
+        return {"a": Bound.of([1.0, 2.0], below=10)}
+
+    before = torch.get_num_threads()
+    replicate(Replication("09_example.ipynb", range(5), range(100, 105), [Study("one", study)], threads=1))
+    assert seen == [1, 1] and torch.get_num_threads() == before

@@ -193,13 +193,16 @@ class Replication:
     """A notebook's studies, the seeds it uses and the fresh seeds ``make replicate`` uses instead.
 
     ``notebook_seeds``/``fresh_seeds`` are whatever the studies take: ``range(5)`` and ``range(100, 105)``,
-    or a fold-shuffle seed for a cross-validated notebook.
+    or a fold-shuffle seed for a cross-validated notebook. ``threads``: the PyTorch threads the notebook runs
+    on (``setup_notebook(threads=...)``); :func:`replicate` uses the same, because a matrix product split over
+    another number of threads adds in another order, and the notebook checks its numbers against the table's.
     """
 
     notebook: str
     notebook_seeds: Any
     fresh_seeds: Any
     studies: Sequence[Study]
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -232,21 +235,31 @@ def replicate(
     ``report`` is called with each line as soon as its study is done (the command line prints them).
     """
     lines = []
-    for study in replication.studies:
-        if studies is not None and study.name not in studies:
-            continue
-        start = time.perf_counter()
-        notebook_seeds = replication.notebook_seeds if study.notebook_seeds is None else study.notebook_seeds
-        fresh_seeds = replication.fresh_seeds if study.fresh_seeds is None else study.fresh_seeds
-        original, fresh = study.run(notebook_seeds), study.run(fresh_seeds)
-        seconds = time.perf_counter() - start
-        if set(original) != set(fresh):
-            raise RuntimeError(f"study {study.name!r} returned different claims for the two seed sets")
-        label = replication.notebook[:2]
-        done = [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
-        for line in done if report is not None else ():
-            report(line)
-        lines += done
+    threads = torch.get_num_threads()
+    torch.set_num_threads(replication.threads)
+    try:
+        for study in replication.studies:
+            if studies is None or study.name in studies:
+                lines += _replicate_study(replication, study, report)
+    finally:
+        torch.set_num_threads(threads)
+    return lines
+
+
+def _replicate_study(
+    replication: Replication, study: Study, report: Callable[[ClaimLine], object] | None
+) -> list[ClaimLine]:
+    start = time.perf_counter()
+    notebook_seeds = replication.notebook_seeds if study.notebook_seeds is None else study.notebook_seeds
+    fresh_seeds = replication.fresh_seeds if study.fresh_seeds is None else study.fresh_seeds
+    original, fresh = study.run(notebook_seeds), study.run(fresh_seeds)
+    seconds = time.perf_counter() - start
+    if set(original) != set(fresh):
+        raise RuntimeError(f"study {study.name!r} returned different claims for the two seed sets")
+    label = replication.notebook[:2]
+    lines = [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
+    for line in lines if report is not None else ():
+        report(line)
     return lines
 
 
