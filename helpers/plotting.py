@@ -17,6 +17,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
@@ -172,9 +173,17 @@ def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
     return (coordinates * signs).float()
 
 
+def _text_box(text: plt.Text, renderer: object) -> Bbox:
+    """The label's own box: an annotation's extent would include its arrow, which is redrawn only at the next
+    draw (so a stale arrow would make every box look large while labels are being moved)."""
+    if isinstance(text, Annotation):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer).expanded(1.05, 1.15)
+
+
 def _boxes(texts: Sequence[plt.Text]) -> list:
     renderer = texts[0].figure.canvas.get_renderer()
-    return [text.get_window_extent(renderer).expanded(1.05, 1.15) for text in texts]
+    return [_text_box(text, renderer) for text in texts]
 
 
 def labels_overlap(texts: Sequence[plt.Text]) -> int:
@@ -189,11 +198,12 @@ def place_labels(
     texts: Sequence[plt.Annotation],
     points: Sequence[tuple[float, float]],
     point_radius: float = 4.0,
-    farthest: int = 60,
+    farthest: int = 100,
 ) -> None:
     """Move each label (an annotation of ``points[i]``) to the nearest offset, up to ``farthest`` screen points
     away, where it covers no label placed before it and no point but its own. Greedy and deterministic: the
-    same figure always gets the same layout; a label with no free place within reach keeps its first offset."""
+    same figure always gets the same layout; a label with no free place within reach takes the place that covers
+    the fewest labels, then the fewest points."""
     if not texts:
         return
     ax = texts[0].axes
@@ -210,15 +220,25 @@ def place_labels(
     ]
     placed: list[Bbox] = []
     for index, text in enumerate(texts):
-        for dx, dy in [*offsets, offsets[0]]:  # the last try: back to the first offset
-            text.xyann = (dx, dy)
-            text.set_horizontalalignment("right" if dx < 0 else "left" if dx > 0 else "center")
-            text.set_verticalalignment("top" if dy < 0 else "bottom" if dy > 0 else "center")
-            box = text.get_window_extent(renderer).expanded(1.05, 1.15)
-            free = not any(box.overlaps(other) for other in placed)
-            if free and not any(box.overlaps(marker) for k, marker in enumerate(markers) if k != index):
+        best = None  # (labels covered, points covered, try): the first place that covers nothing, else the least
+        for order, (dx, dy) in enumerate(offsets):
+            _move(text, dx, dy)
+            box = _text_box(text, renderer)
+            labels = sum(box.overlaps(other) for other in placed)
+            points_covered = sum(box.overlaps(marker) for k, marker in enumerate(markers) if k != index)
+            if best is None or (labels, points_covered, order) < best[:3]:
+                best = (labels, points_covered, order, dx, dy, box)
+            if labels == points_covered == 0:
                 break
-        placed.append(box)
+        _move(text, *best[3:5])
+        placed.append(best[5])
+
+
+def _move(text: plt.Annotation, dx: float, dy: float) -> None:
+    """Put the label ``(dx, dy)`` points from its point, on the side the offset points to."""
+    text.xyann = (dx, dy)
+    text.set_horizontalalignment("right" if dx < 0 else "left" if dx > 0 else "center")
+    text.set_verticalalignment("top" if dy < 0 else "bottom" if dy > 0 else "center")
 
 
 def plot_word_groups(
