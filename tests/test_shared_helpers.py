@@ -705,8 +705,24 @@ def test_word_group_labels_cover_neither_each_other_nor_other_words_points() -> 
         for name, words in groups.items()
         for word in words
     }
-    ax = plot_word_groups(vectors.__getitem__, groups)
-    assert labels_overlap(ax.labels) == 0
+    # and notebook 01's own layout (seed 0's PCA, read off its plot): months beside countries
+    crowded = {
+        "months": [(-0.57, -0.84), (-0.53, -0.85), (-0.51, -0.9), (-0.22, -1.06), (0, -1.13), (-0.47, -1.22)],
+        "countries": [(0.03, -0.85), (0.14, -0.83), (0.64, -0.63), (0.62, -0.72), (0.74, -0.9), (0.53, -0.95)],
+        "family": [(-1.9, 1.5), (-1.34, 1.22), (-1.4, 1.04), (-1.31, 0.87), (-1.33, 0.76), (-1.81, 0.96)],
+        "sciences": [(1.56, 1.57), (1.31, 1.45), (1.56, 1.3), (1.3, 1.19), (1.44, 1.14), (2.12, 1.15)],
+    }
+    crowded["months"].append((-0.39, -1.32))
+    crowded["countries"] += [(0.59, -1.13), (0.72, -1.45)]
+    crowded["family"].append((-1.54, 0.68))
+    names = {"months": "december", "countries": "germany", "family": "daughter", "sciences": "mathematics"}
+    for name, points in crowded.items():
+        for i, (x, y) in enumerate(points):
+            vectors[f"{names[name]}{i}"] = torch.tensor([x, y, 0.0, 0.0, 0.0])
+    words = {name: [f"{names[name]}{i}" for i in range(len(points))] for name, points in crowded.items()}
+    for word_groups in (groups, words):
+        ax = plot_word_groups(vectors.__getitem__, word_groups)
+        assert labels_overlap(ax.labels) == 0
     boxes = _boxes(ax.labels)
     points = ax.transData.transform([label.xy for label in ax.labels])
     covered = [
