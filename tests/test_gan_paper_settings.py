@@ -231,3 +231,30 @@ def test_history_gives_the_papers_metrics_per_checkpoint():
         counts = history.counts[checkpoint]
         assert torch.equal(metrics["modes"], (counts > 0).sum(1).double())
         assert metrics["high_quality"].tolist() == history.high_quality[checkpoint].double().tolist()
+
+
+def test_alternating_steps_with_the_saturating_loss_as_written_by_hand():
+    setting, steps = SMALL_UNROLLED, 3  # Unrolled GAN's baseline: D's step, then G's step against the updated D
+    trained, _ = train_paper_gans(setting, seeds=1, steps=steps, record_every=steps)
+    generator, discriminator = build_generator(setting, 1), build_discriminator(setting, 1)
+    data, noise = _PackedData(setting, setting.centers(), 1, range(1)), torch_generator(0, "paper_gans.noise", 0)
+    d_opt = torch.optim.Adam(discriminator.parameters(), setting.learning_rate, betas=setting.betas)
+    g_opt = torch.optim.Adam(generator.parameters(), setting.learning_rate, betas=setting.betas)
+    for _ in range(steps):
+        real = data.next_batch()
+        fake = generator(torch.randn((1, setting.batch_size, setting.noise_dim), generator=noise)[None])[:, 0]
+        d_loss = F.softplus(-discriminator(real)).mean() + F.softplus(discriminator(fake.detach())).mean()
+        d_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        g_loss = torch.log1p(-torch.sigmoid(discriminator(fake))).mean()  # E[log(1 - D(G(z)))], minimised
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+    for mine, theirs in zip(generator.parameters(), trained.parameters()):
+        torch.testing.assert_close(mine, theirs, atol=1e-6, rtol=1e-5)
+    # the non-saturating loss moves G differently
+    other, _ = train_paper_gans(
+        dataclasses.replace(setting, generator_loss="non_saturating"), seeds=1, steps=steps, record_every=steps
+    )
+    assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(other.parameters(), trained.parameters()))

@@ -30,9 +30,11 @@ collapse is measured where the papers measured it.
 - **Unrolled GAN** (Metz, Poole, Pfau and Sohl-Dickstein, 2017, §3.1 and appendix A), ring of 8 Gaussians of
   radius 2 and σ 0.02; G: z ∈ R²⁵⁶ → 2 × 128 ReLU → R²; D: input scaled by 1/4 → 1 × 128 ReLU → logit; weights
   orthogonal with gain 0.8; Adam 1e-4, β1 0.5 for both players; batch 512; alternating updates (D, then G
-  against the updated D). Transcribed from the appendix as recalled and as notebook 03's measurements used it,
-  not checked against released code (none is released for this experiment). Unrolling (G's gradient through k
-  steps of D's optimiser) is not implemented here: this setting is the paper's "0 unrolling steps" baseline.
+  against the updated D); G minimises the saddle objective itself, E[log(1 - D(G(z)))] (the minimax,
+  "saturating" loss: the unrolled surrogate is defined on f, and the authors' demo notebook minimises it
+  too). Transcribed from the appendix as recalled, not checked against released code (none is released for
+  this experiment). Unrolling (G's gradient through k steps of D's optimiser) is not implemented here: this
+  setting is the paper's "0 unrolling steps" baseline.
 
 Seeds are trained together with weights stacked on a leading seed axis (``StackedLinear``: batched matrix
 products); every seed draws its initial weights, data, packing and noise from its own generators
@@ -95,6 +97,7 @@ class PaperSetting:
     simultaneous: bool
     dataset_size: int | None  # a fixed data set (PacGAN: 100,000 samples), or fresh samples every step
     paper_steps: int
+    generator_loss: str = "non_saturating"  # or "saturating": G minimises E[log(1 - D(G(z)))]
     evaluation_samples: int = 2500
     batch_norm_momentum: float = 0.05
     batch_norm_eps: float = 1e-4  # Blocks' BatchNormalization default
@@ -157,6 +160,7 @@ UNROLLED_RING = PaperSetting(
     simultaneous=False,
     dataset_size=None,
     paper_steps=25_000,
+    generator_loss="saturating",
 )
 PAPER_SETTINGS = {"pacgan_ring": PACGAN_RING, "pacgan_grid": PACGAN_GRID, "unrolled_ring": UNROLLED_RING}
 
@@ -334,6 +338,7 @@ def train_paper_gans(
         for v, n in ((pack, "pack"), (seeds, "seeds"), (steps, "steps"), (record_every, "record_every"))
     )
     check_choice(setting.data, ("ring", "grid"), "setting.data")
+    check_choice(setting.generator_loss, ("non_saturating", "saturating"), "setting.generator_loss")
     if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
         raise ValueError(f"first_seed must be a non-negative int, got {first_seed!r}")
     seed_range = range(first_seed, first_seed + seeds)
@@ -354,6 +359,11 @@ def train_paper_gans(
     batch = setting.batch_size
     history = RingHistory()
     started = time.process_time()
+
+    def g_loss_of(fake_logits: Tensor) -> Tensor:  # (seeds, batch) -> the sum over seeds of each seed's mean
+        if setting.generator_loss == "saturating":  # log(1 - D) = -softplus(logit)
+            return (-F.softplus(fake_logits)).mean(1).sum()
+        return F.softplus(-fake_logits).mean(1).sum()  # -log D = softplus(-logit)
 
     def noise(streams: list[torch.Generator], shape: tuple[int, ...]) -> Tensor:
         return torch.stack([torch.randn(shape, generator=g) for g in streams]).to(device)
@@ -376,7 +386,7 @@ def train_paper_gans(
             logits = discriminator(torch.cat([real, fake_packed], 1)).squeeze(-1)  # (seeds, 2 · batch)
             real_logits, fake_logits = logits[:, :batch], logits[:, batch:]
             d_loss = (F.softplus(-real_logits).mean(1) + F.softplus(fake_logits).mean(1)).sum()  # sum over seeds
-            g_loss = F.softplus(-fake_logits).mean(1).sum()
+            g_loss = g_loss_of(fake_logits)
             d_grads = torch.autograd.grad(d_loss, d_parameters, retain_graph=True)
             # G's gradient: ∂L_G/∂(its packed fakes) through D (no D weight gradients), then back through G
             (fake_grad,) = torch.autograd.grad(g_loss, fake_packed)
@@ -392,7 +402,7 @@ def train_paper_gans(
             d_opt.zero_grad(set_to_none=True)
             d_loss.backward()
             d_opt.step()
-            g_loss = F.softplus(-discriminator(fake_packed).squeeze(-1)).mean(1).sum()
+            g_loss = g_loss_of(discriminator(fake_packed).squeeze(-1))
             g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
             g_opt.step()
