@@ -14,6 +14,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from helpers.core import torch_generator
 from helpers.gan_minimax.mode_metrics import mode_coverage
@@ -27,6 +28,7 @@ from helpers.gan_minimax.paper_settings import (
     build_generator,
     pack_samples,
     train_paper_gans,
+    unrolled_generator_loss,
 )
 from helpers.gan_minimax.stacked_gans import StackedBatchNorm, StackedLinear, final_metrics
 
@@ -128,7 +130,11 @@ def test_discriminator_sees_whole_packed_inputs_and_a_full_batch():
 
 
 def test_a_seed_trained_in_a_stack_is_the_seed_trained_alone():
-    for setting, pack in ((SMALL_PACGAN, 2), (SMALL_UNROLLED, 1)):
+    for setting, pack in (
+        (SMALL_PACGAN, 2),
+        (SMALL_UNROLLED, 1),
+        (dataclasses.replace(SMALL_UNROLLED, unroll_steps=2), 1),
+    ):
         stacked, history = train_paper_gans(setting, pack=pack, seeds=3, steps=12, record_every=6)
         alone, alone_history = train_paper_gans(setting, pack=pack, seeds=1, steps=12, record_every=6, first_seed=1)
         for many, one in zip(stacked.parameters(), alone.parameters()):
@@ -258,3 +264,76 @@ def test_alternating_steps_with_the_saturating_loss_as_written_by_hand():
         dataclasses.replace(setting, generator_loss="non_saturating"), seeds=1, steps=steps, record_every=steps
     )
     assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(other.parameters(), trained.parameters()))
+
+
+def _unrolled_players(steps_before: int = 1):
+    """A tiny Unrolled-GAN G and D in float64, D's Adam with ``steps_before`` steps of state, one batch."""
+    setting = SMALL_UNROLLED
+    generator, discriminator = build_generator(setting, 2).double(), build_discriminator(setting, 2).double()
+    optimizer = torch.optim.Adam(discriminator.parameters(), 1e-2, betas=setting.betas)
+    real = _PackedData(setting, setting.centers(), 1, range(2)).next_batch().double()
+    z = torch.randn(2, 1, setting.batch_size, setting.noise_dim, generator=torch_generator(3), dtype=torch.float64)
+    for _ in range(steps_before):
+        logits = discriminator(torch.cat([real, pack_samples(generator(z)).detach()], 1)).squeeze(-1)
+        loss = F.softplus(-logits[:, : setting.batch_size]).mean() + F.softplus(logits[:, setting.batch_size :]).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return generator, discriminator, optimizer, real, z
+
+
+def test_one_unrolled_step_is_ds_own_adam_step():
+    generator, discriminator, optimizer, real, z = _unrolled_players()
+    fake = pack_samples(generator(z)).detach()
+    before = [p.detach().clone() for p in discriminator.parameters()]
+    state = [optimizer.state[p]["exp_avg"].clone() for p in discriminator.parameters()]
+    unrolled = unrolled_generator_loss(discriminator, optimizer, real, fake, 1)
+    # the call changed neither D nor its optimiser
+    assert all(torch.equal(a, b) for a, b in zip(before, discriminator.parameters()))
+    assert all(torch.equal(a, optimizer.state[p]["exp_avg"]) for a, p in zip(state, discriminator.parameters()))
+    # f at D after one real Adam step (L_D summed over the seeds, as the trainer sums it)
+    logits = discriminator(torch.cat([real, fake], 1)).squeeze(-1)
+    batch = real.shape[1]
+    loss = (F.softplus(-logits[:, :batch]).mean(1) + F.softplus(logits[:, batch:]).mean(1)).sum()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    logits = discriminator(torch.cat([real, fake], 1)).squeeze(-1)
+    after = (F.softplus(-logits[:, :batch]).mean(1) + F.softplus(logits[:, batch:]).mean(1)).sum()
+    torch.testing.assert_close(unrolled, -after, atol=1e-10, rtol=1e-10)
+
+
+def test_unrolled_generator_gradient_goes_through_the_unrolled_steps():
+    generator, discriminator, optimizer, real, z = _unrolled_players()
+    weight = generator[-1].weight  # (2, 16, 2): G's output layer
+
+    def loss() -> Tensor:
+        return unrolled_generator_loss(discriminator, optimizer, real, pack_samples(generator(z)), 3)
+
+    (gradient,) = torch.autograd.grad(loss(), weight)
+    numeric = torch.zeros(6, dtype=torch.float64)
+    entries = [(0, 0, 0), (0, 3, 1), (0, 7, 0), (1, 2, 1), (1, 9, 0), (1, 15, 1)]
+    for n, index in enumerate(entries):  # central differences (the unrolling needs autograd, so no no_grad here)
+        weight.data[index] += 1e-6
+        up = loss().detach()
+        weight.data[index] -= 2e-6
+        down = loss().detach()
+        weight.data[index] += 1e-6
+        numeric[n] = (up - down) / 2e-6
+    analytic = torch.stack([gradient[index] for index in entries])
+    torch.testing.assert_close(analytic, numeric, atol=1e-6, rtol=1e-4)
+    # holding θ_D^K fixed (K real Adam steps of D, taken last, no differentiation through them): another vector
+    fake = pack_samples(generator(z))
+    batch = real.shape[1]
+    expected = loss().detach()
+    for _ in range(3):
+        logits = discriminator(torch.cat([real, fake.detach()], 1)).squeeze(-1)
+        loss_d = (F.softplus(-logits[:, :batch]).mean(1) + F.softplus(logits[:, batch:]).mean(1)).sum()
+        optimizer.zero_grad()
+        loss_d.backward()
+        optimizer.step()
+    logits = discriminator(torch.cat([real, fake], 1)).squeeze(-1)
+    fixed_loss = -(F.softplus(-logits[:, :batch]).mean(1) + F.softplus(logits[:, batch:]).mean(1)).sum()
+    torch.testing.assert_close(fixed_loss.detach(), expected, atol=1e-8, rtol=1e-8)  # the same value of f_K
+    (fixed,) = torch.autograd.grad(fixed_loss, weight)
+    assert not torch.allclose(torch.stack([fixed[index] for index in entries]), numeric, atol=1e-6, rtol=1e-4)

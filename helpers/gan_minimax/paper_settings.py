@@ -33,8 +33,11 @@ collapse is measured where the papers measured it.
   against the updated D); G minimises the saddle objective itself, E[log(1 - D(G(z)))] (the minimax,
   "saturating" loss: the unrolled surrogate is defined on f, and the authors' demo notebook minimises it
   too). Transcribed from the appendix as recalled, not checked against released code (none is released for
-  this experiment). Unrolling (G's gradient through k steps of D's optimiser) is not implemented here: this
-  setting is the paper's "0 unrolling steps" baseline.
+  this experiment). ``UNROLLED_RING`` is the paper's "0 unrolling steps" baseline; with ``unroll_steps`` = K > 0
+  (``dataclasses.replace(UNROLLED_RING, unroll_steps=5)``) G's step follows the paper's eq. (6)-(7): G minimises
+  the surrogate f_K(θ_G, θ_D) = f(θ_G, θ_D^K(θ_G, θ_D)), θ_D^K being K steps of D's Adam (from its current
+  moments) on this step's batch, differentiated through (:func:`unrolled_generator_loss`, with
+  ``torch.func.functional_call``); D's own step is the ordinary one, both from the current parameters.
 
 Seeds are trained together with weights stacked on a leading seed axis (``StackedLinear``: batched matrix
 products); every seed draws its initial weights, data, packing and noise from its own generators
@@ -53,6 +56,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from helpers.core import check_choice, check_positive_int, resolve_device, torch_generator
 from helpers.gan_minimax.mode_metrics import grid_centers, mode_coverage, ring_centers
@@ -71,6 +75,7 @@ __all__ = [
     "build_generator",
     "pack_samples",
     "train_paper_gans",
+    "unrolled_generator_loss",
 ]
 
 
@@ -98,6 +103,7 @@ class PaperSetting:
     dataset_size: int | None  # a fixed data set (PacGAN: 100,000 samples), or fresh samples every step
     paper_steps: int
     generator_loss: str = "non_saturating"  # or "saturating": G minimises E[log(1 - D(G(z)))]
+    unroll_steps: int = 0  # Unrolled GAN: G's loss through this many steps of D's Adam (0: a plain GAN)
     evaluation_samples: int = 2500
     batch_norm_momentum: float = 0.05
     batch_norm_eps: float = 1e-4  # Blocks' BatchNormalization default
@@ -312,6 +318,53 @@ class _PackedData:
         return torch.gather(self.packed, 1, rows.unsqueeze(-1).expand(-1, -1, self.packed.shape[-1]))
 
 
+def _discriminator_loss(logits: Tensor, batch: int) -> Tensor:
+    """L_D = E[softplus(-D(x))] + E[softplus(D(G(z)))] per seed, summed over seeds; ``logits`` (seeds, 2 · batch)."""
+    return (F.softplus(-logits[:, :batch]).mean(1) + F.softplus(logits[:, batch:]).mean(1)).sum()
+
+
+def _safe_sqrt(v: Tensor) -> Tensor:
+    """√v, with derivative 0 (not ∞ · 0 = NaN) where v = 0: a moment that has only seen zero gradients."""
+    positive = v > 0
+    return torch.where(positive, torch.where(positive, v, torch.ones_like(v)).sqrt(), torch.zeros_like(v))
+
+
+def unrolled_generator_loss(
+    discriminator: nn.Module, optimizer: torch.optim.Adam, real: Tensor, fake_packed: Tensor, steps: int
+) -> Tensor:
+    """Metz et al. (2017), eq. (6)-(7): f_K = f(θ_G, θ_D^K(θ_G)), to be *minimised* by G (summed over seeds).
+
+    θ_D^0 is D's current parameters; θ_D^{k+1} = θ_D^k + one step of ``optimizer``'s Adam (its learning rate, betas,
+    eps, current moments and step count) on L_D at (``real``, ``fake_packed``), kept in the graph so that the
+    gradient of f_K reaches θ_G through every unrolled step (``create_graph``). f = E[log D(x)] + E[log(1 - D(G(z)))]
+    = -L_D, so G minimises -L_D(θ_D^K). Neither D's parameters nor the optimiser's state change. Where a second
+    moment is exactly 0 (a unit that has only seen zero gradients), √v is given derivative 0, not NaN.
+    """
+    steps = check_positive_int(steps, "steps")
+    names = [name for name, _ in discriminator.named_parameters()]
+    current = [parameter for _, parameter in discriminator.named_parameters()]
+    group = optimizer.param_groups[0]
+    (beta1, beta2), rate, eps = group["betas"], group["lr"], group["eps"]
+    states = [optimizer.state.get(p, {}) for p in current]
+    mean = [s["exp_avg"].detach() if "exp_avg" in s else torch.zeros_like(p) for s, p in zip(states, current)]
+    square = [s["exp_avg_sq"].detach() if "exp_avg_sq" in s else torch.zeros_like(p) for s, p in zip(states, current)]
+    t = int(states[0]["step"]) if "step" in states[0] else 0
+    inputs = torch.cat([real, fake_packed], 1)  # (seeds, 2 · batch, 2 · pack); the fakes carry G's graph
+    batch = real.shape[1]
+    for _ in range(steps):
+        logits = functional_call(discriminator, dict(zip(names, current)), (inputs,)).squeeze(-1)
+        grads = torch.autograd.grad(_discriminator_loss(logits, batch), current, create_graph=True)
+        t += 1
+        mean = [beta1 * m + (1 - beta1) * g for m, g in zip(mean, grads)]
+        square = [beta2 * v + (1 - beta2) * g * g for v, g in zip(square, grads)]
+        current = [
+            p - rate * (m / (1 - beta1**t)) / (_safe_sqrt(v / (1 - beta2**t)) + eps)
+            for p, m, v in zip(current, mean, square)
+        ]
+    logits = functional_call(discriminator, dict(zip(names, current)), (inputs,)).squeeze(-1)
+    return -_discriminator_loss(logits, batch)
+
+
 def train_paper_gans(
     setting: PaperSetting,
     *,
@@ -339,6 +392,8 @@ def train_paper_gans(
     )
     check_choice(setting.data, ("ring", "grid"), "setting.data")
     check_choice(setting.generator_loss, ("non_saturating", "saturating"), "setting.generator_loss")
+    if setting.unroll_steps and setting.simultaneous:
+        raise ValueError("unroll_steps is Unrolled GAN's update; give it with simultaneous=False (UNROLLED_RING)")
     if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
         raise ValueError(f"first_seed must be a non-negative int, got {first_seed!r}")
     seed_range = range(first_seed, first_seed + seeds)
@@ -391,6 +446,17 @@ def train_paper_gans(
             # G's gradient: ∂L_G/∂(its packed fakes) through D (no D weight gradients), then back through G
             (fake_grad,) = torch.autograd.grad(g_loss, fake_packed)
             g_grads = torch.autograd.grad(fake_packed, g_parameters, fake_grad)
+            for parameter, gradient in (*zip(d_parameters, d_grads), *zip(g_parameters, g_grads)):
+                parameter.grad = gradient
+            d_opt.step()
+            g_opt.step()
+        elif setting.unroll_steps:  # Unrolled GAN: G's gradient through K steps of D, then both steps
+            g_loss = unrolled_generator_loss(discriminator, d_opt, real, fake_packed, setting.unroll_steps)
+            g_grads = torch.autograd.grad(g_loss, g_parameters)
+            logits = discriminator(torch.cat([real, fake_packed.detach()], 1)).squeeze(-1)
+            real_logits, fake_logits = logits[:, :batch], logits[:, batch:]
+            d_loss = _discriminator_loss(logits, batch)
+            d_grads = torch.autograd.grad(d_loss, d_parameters)
             for parameter, gradient in (*zip(d_parameters, d_grads), *zip(g_parameters, g_grads)):
                 parameter.grad = gradient
             d_opt.step()
