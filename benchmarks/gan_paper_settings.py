@@ -177,6 +177,9 @@ def table(rows: list[dict], header: str) -> str:
             f"| {_mean_se([float(r['reverse_kl']) for r in final], digits=2)} | {paper[2]} "
             f"| {reached} of {len(final)} | {float(final[0]['cpu_s']):.0f} | {final[0]['wall_s']} |"
         )
+    missing = [f"{PAPER_SETTINGS[key].name}, {arm}" for key, pack, arm in ARMS if (key, pack, arm) not in arms]
+    if missing:
+        lines += ["", "Not run (the run was stopped before it reached them): " + "; ".join(missing) + "."]
     lines += [
         "",
         "Here: mean ± standard error over the seeds at the last checkpoint; paper: PacGAN Table 1 (10 runs, 400 epochs "
@@ -189,7 +192,7 @@ def table(rows: list[dict], header: str) -> str:
     for key, pack, arm in arms:
         mine = [r for r in rows if r["setting"] == key and int(r["pack"]) == pack]
         steps = sorted({int(r["step"]) for r in mine})
-        shown = sorted({steps[min(len(steps) - 1, round(i * (len(steps) - 1) / 8))] for i in range(9)})
+        shown = sorted({min(steps, key=lambda s: abs(s - steps[-1] * i / 8)) for i in range(1, 9)})  # 8 even steps
         lines += [
             f"**{PAPER_SETTINGS[key].name}, {arm}**",
             "",
