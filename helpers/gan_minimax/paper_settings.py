@@ -493,16 +493,10 @@ def train_paper_gans(
         history.g_grad_norm.append(_per_seed_norm(g_parameters).cpu())
         history.cpu_seconds.append(time.process_time() - started)
 
-    def final_state() -> dict[str, float]:
-        return {
-            "modes": float((history.counts[-1] > 0).sum(1).float().mean()),
-            "high_quality": float(history.high_quality[-1].mean()),
-        }
-
     train(
         step,
         range(1, steps + 1),
-        evaluate=final_state,
+        evaluate=history.last_coverage,
         model=nn.ModuleList([generator, discriminator]),
         description=description,
         show_progress=bool(description),

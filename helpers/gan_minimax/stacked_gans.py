@@ -203,6 +203,13 @@ class RingHistory:
     def stacked(self, name: str) -> Tensor:
         return torch.stack(getattr(self, name))
 
+    def last_coverage(self) -> dict[str, float]:
+        """The last checkpoint's modes covered and high-quality share, mean over seeds (what a bar shows)."""
+        return {
+            "modes": float((self.counts[-1] > 0).sum(1).float().mean()),
+            "high_quality": float(self.high_quality[-1].mean()),
+        }
+
 
 def _draw(count: int, seeds: int, sampler: Callable[[int, torch.Generator], Tensor], generators: list) -> Tensor:
     return torch.stack([sampler(count, generator) for generator in generators])  # (seeds, count, 2)
@@ -330,16 +337,10 @@ def train_stacked_gans(
             history.g_grad_norm.append(_per_seed_norm(list(generator.parameters())).cpu())
         return {"d_loss": float(d_loss.detach()) / seeds, "g_loss": float(g_loss.detach()) / seeds}
 
-    def final_state() -> dict[str, float]:  # shown when the bar closes: the last checkpoint's coverage
-        return {
-            "modes": float((history.counts[-1] > 0).sum(1).float().mean()),
-            "high_quality": float(history.high_quality[-1].mean()),
-        }
-
     train(
         step,
         range(1, steps + 1),
-        evaluate=final_state,
+        evaluate=history.last_coverage,  # shown when the bar closes
         model=nn.ModuleList([generator, discriminator]),
         description=description,
         show_progress=bool(description),
