@@ -51,7 +51,7 @@ the packed fakes are (S, B, 2m); D maps (S, B, 2m) → (S, B, 1) logits.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -136,15 +136,13 @@ PACGAN_RING = PaperSetting(
     dataset_size=100_000,
     paper_steps=400_000,
 )
-PACGAN_GRID = PaperSetting(
-    **{
-        **PACGAN_RING.__dict__,
-        "name": "PacGAN grid of 25",
-        "source": "Lin et al. (2018), code synthetic_data_experiments/2DGrid_GAN&PacGAN",
-        "data": "grid",
-        "scale": 2.0,
-        "std": 0.05,
-    }
+PACGAN_GRID = replace(
+    PACGAN_RING,
+    name="PacGAN grid of 25",
+    source="Lin et al. (2018), code synthetic_data_experiments/2DGrid_GAN&PacGAN",
+    data="grid",
+    scale=2.0,
+    std=0.05,
 )
 UNROLLED_RING = PaperSetting(
     name="Unrolled-GAN ring of 8 (0 unrolling steps)",
