@@ -44,7 +44,8 @@ $(STAMP): requirements.lock pyproject.toml scripts/install_torch.py
 data: $(STAMP)
 	@$(BIN)/python -m helpers.data
 
-# Debian's Chromium for tests/test_browser.py, installed where missing (as root, with apt-get).
+# Debian's Chromium for tests/test_browser.py and a CJK font for tests/test_site.py, installed where missing
+# (as root, with apt-get).
 browser:
 	@scripts/install_browser.sh --optional
 
@@ -54,9 +55,10 @@ kernel: $(STAMP)
 	@$(BIN)/python scripts/project_kernel.py
 
 # Served from the project root (the notebooks' ../assets images must be reachable), opened in notebooks/,
-# with the project's JupyterLab settings (jupyterlab-settings/overrides.json: no "Jupyter news" pop-up).
+# with the project's JupyterLab settings (jupyterlab-settings/overrides.json: no "Jupyter news" pop-up; the
+# default kernel, the project's, starts where JupyterLab has no kernel name yet, instead of "Select Kernel").
 lab: setup
-	$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/notebooks --LabApp.app_settings_dir=$(CURDIR)/jupyterlab-settings
+	$(BIN)/jupyter lab --allow-root --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/notebooks --LabApp.app_settings_dir=$(CURDIR)/jupyterlab-settings --MultiKernelManager.default_kernel_name=applied-dl-notebooks
 
 # ruff format decides the layout of every .py file (notebook cells are laid out by hand; pyproject.toml);
 # ruff check finds errors and unsorted imports in both.

@@ -17,7 +17,9 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -91,11 +93,13 @@ def heatmap(
     ylabel: str = "",
     annotate: bool = False,
     colorbar: bool = True,
+    colorbar_label: str = "",
     cmap: str | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
 ) -> plt.Axes:
-    """A labelled matrix (attention weights, a confusion matrix, a score table)."""
+    """A labelled matrix (attention weights, a confusion matrix, a score table); ``colorbar_label`` says what
+    the colours measure (e.g. "attention weight")."""
     values = _as_array(matrix).astype(float)
     if values.ndim != 2:
         raise ValueError(f"heatmap needs a 2-D matrix, got shape {values.shape}")
@@ -115,29 +119,43 @@ def heatmap(
             color = "white" if value < middle else "black"
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=color)
     if colorbar:
-        ax.figure.colorbar(image, ax=ax)
+        ax.figure.colorbar(image, ax=ax, label=colorbar_label)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
 
-def image_grid(images: object, *, columns: int = 10, title: str = "", pixels_per_image: int = 56) -> plt.Figure:
-    """Show a batch of grey images (N, H, W) as a grid, each drawn ``pixels_per_image`` screen pixels wide."""
+def image_grid(
+    images: object,
+    *,
+    columns: int = 10,
+    title: str = "",
+    pixels_per_image: int = 56,
+    row_labels: Sequence[str] | None = None,
+) -> plt.Figure:
+    """Show a batch of grey images (N, H, W) as a grid, each drawn ``pixels_per_image`` screen pixels wide;
+    ``row_labels`` (one per row) are written left of the rows, so that a reader need not decode the title."""
     pictures = _as_array(images)
     if pictures.ndim != 3:
         raise ValueError(f"image_grid needs images of shape (count, height, width), got {pictures.shape}")
     rows = int(np.ceil(len(pictures) / columns))
+    if row_labels is not None and len(row_labels) != rows:
+        raise ValueError(f"row_labels has {len(row_labels)} labels for {rows} rows of {columns} images")
     inches = pixels_per_image / plt.rcParams["figure.dpi"]
+    label_inches = 0.0 if row_labels is None else 0.08 * max(len(label) for label in row_labels) + 0.2
+    width = columns * inches + label_inches
     figure, axes = plt.subplots(
         rows,
         columns,
-        figsize=(columns * inches, rows * inches + (0.3 if title else 0)),
+        figsize=(width, rows * inches + (0.3 if title else 0)),
         squeeze=False,
-        gridspec_kw={"wspace": 0.05, "hspace": 0.05},
+        gridspec_kw={"wspace": 0.05, "hspace": 0.05, **({"left": label_inches / width} if row_labels else {})},
     )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(pictures):
             ax.imshow(pictures[index], cmap="gray_r")
+    for ax, label in zip(axes[:, 0], row_labels or [], strict=False):
+        ax.text(-0.1, 0.5, label, transform=ax.transAxes, ha="right", va="center", fontsize=9)
     if title:
         figure.suptitle(title)
     return figure
@@ -155,9 +173,17 @@ def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
     return (coordinates * signs).float()
 
 
+def _text_box(text: plt.Text, renderer: object) -> Bbox:
+    """The label's own box: an annotation's extent would include its arrow, which is redrawn only at the next
+    draw (so a stale arrow would make every box look large while labels are being moved)."""
+    if isinstance(text, Annotation):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer).expanded(1.05, 1.15)
+
+
 def _boxes(texts: Sequence[plt.Text]) -> list:
     renderer = texts[0].figure.canvas.get_renderer()
-    return [text.get_window_extent(renderer).expanded(1.05, 1.15) for text in texts]
+    return [_text_box(text, renderer) for text in texts]
 
 
 def labels_overlap(texts: Sequence[plt.Text]) -> int:
@@ -168,21 +194,51 @@ def labels_overlap(texts: Sequence[plt.Text]) -> int:
     return sum(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
 
 
-def spread_labels(texts: Sequence[plt.Annotation], iterations: int = 200, step: float = 2.0) -> None:
-    """Push overlapping labels apart (in screen points) until none overlap, or ``iterations`` run out."""
-    for _ in range(iterations):
-        boxes = _boxes(texts)
-        moved = False
-        for i in range(len(texts)):
-            for j in range(i + 1, len(texts)):
-                if boxes[i].overlaps(boxes[j]):
-                    direction = 1.0 if boxes[i].y0 >= boxes[j].y0 else -1.0
-                    for text, sign in ((texts[i], direction), (texts[j], -direction)):
-                        x, y = text.xyann  # the label's offset from its point, in points
-                        text.xyann = (x, y + sign * step)
-                    moved = True
-        if not moved:
-            return
+def place_labels(
+    texts: Sequence[plt.Annotation],
+    points: Sequence[tuple[float, float]],
+    point_radius: float = 4.0,
+    farthest: int = 100,
+) -> None:
+    """Move each label (an annotation of ``points[i]``) to the nearest offset, up to ``farthest`` screen points
+    away, where it covers no label placed before it and no point but its own. Greedy and deterministic: the
+    same figure always gets the same layout; a label with no free place within reach takes the place that covers
+    the fewest labels, then the fewest points."""
+    if not texts:
+        return
+    ax = texts[0].axes
+    renderer = ax.figure.canvas.get_renderer()
+    radius = point_radius * ax.figure.dpi / 72  # screen points -> pixels
+    markers = [
+        Bbox.from_extents(x - radius, y - radius, x + radius, y + radius)
+        for x, y in ax.transData.transform(np.asarray(points, dtype=float))
+    ]
+    offsets = [
+        (dx * distance, dy * distance)
+        for distance in range(4, farthest + 1, 4)
+        for dx, dy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+    ]
+    placed: list[Bbox] = []
+    for index, text in enumerate(texts):
+        best = None  # (labels covered, points covered, try): the first place that covers nothing, else the least
+        for order, (dx, dy) in enumerate(offsets):
+            _move(text, dx, dy)
+            box = _text_box(text, renderer)
+            labels = sum(box.overlaps(other) for other in placed)
+            points_covered = sum(box.overlaps(marker) for k, marker in enumerate(markers) if k != index)
+            if best is None or (labels, points_covered, order) < best[:3]:
+                best = (labels, points_covered, order, dx, dy, box)
+            if labels == points_covered == 0:
+                break
+        _move(text, *best[3:5])
+        placed.append(best[5])
+
+
+def _move(text: plt.Annotation, dx: float, dy: float) -> None:
+    """Put the label ``(dx, dy)`` points from its point, on the side the offset points to."""
+    text.xyann = (dx, dy)
+    text.set_horizontalalignment("right" if dx < 0 else "left" if dx > 0 else "center")
+    text.set_verticalalignment("top" if dy < 0 else "bottom" if dy > 0 else "center")
 
 
 def plot_word_groups(
@@ -194,17 +250,26 @@ def plot_word_groups(
     """
     words = [word for members in groups.values() for word in members]
     points = pca_2d(torch.stack([vector_of(word) for word in words]))
-    _, ax = plt.subplots(figsize=(6.4, 4.8))
+    _, ax = plt.subplots(figsize=(8, 6))
     labels, start = [], 0
     for name, members in groups.items():
         chunk = points[start : start + len(members)]
         ax.scatter(chunk[:, 0], chunk[:, 1], label=name)
         for word, (x, y) in zip(members, chunk.tolist()):
-            labels.append(ax.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"))
+            labels.append(
+                ax.annotate(
+                    word,
+                    (x, y),
+                    fontsize=9,
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5, "shrinkA": 0, "shrinkB": 3},
+                )
+            )
         start += len(members)
     ax.set(title=title, xlabel="principal component 1", ylabel="principal component 2")
     ax.legend(loc="best")
     ax.figure.canvas.draw()
-    spread_labels(labels)
+    place_labels(labels, points.tolist())
     ax.labels = labels  # for labels_overlap(ax.labels)
     return ax

@@ -219,7 +219,10 @@ INDEX = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{title}</title>
 <style>
-  body {{ font-family: sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }}
+  /* CJK fonts named before the generic family: the summaries quote Korean terms (scripts/site_template). */
+  body {{ font-family: system-ui, -apple-system, "Segoe UI", helvetica, arial, "Noto Sans CJK KR", "Noto Sans CJK JP",
+          "Noto Sans CJK SC", "Apple SD Gothic Neo", "Malgun Gothic", "Hiragino Sans", "Yu Gothic",
+          "Microsoft YaHei", sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }}
   ul {{ list-style: none; padding-left: 0; }}
   li {{ margin-bottom: 0.8em; }}
   .summary {{ color: #444; }}

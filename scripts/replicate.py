@@ -7,8 +7,9 @@ For every claim this prints one line,
     01 | SGNS vs PPMI-SVD, WordSim-353 | notebook: +0.014 ± 0.018 (...) | replication: +0.006 ± 0.016 (...) | held
 
 ending in ``held``, ``weaker``, ``flipped`` or ``stronger`` (``helpers.core.evidence.replication_status``),
-and writes the table to ``build/replication/``. ``--write-results`` also puts the notebooks' sections into
-the committed ``benchmarks/results/replication.md`` (whoever changes a verdict commits it). Exit status 1 when
+and writes the table to ``build/replication/``, one block per study. ``--write-results`` also puts the
+notebooks' sections into the committed ``benchmarks/results/replication.md`` (whoever changes a verdict commits
+it); with ``--study``, only the named studies' blocks of the committed section are replaced. Exit status 1 when
 a line says ``flipped`` or a notebook has no claims registered.
 
 Usage: python scripts/replicate.py [NOTEBOOK ...] [--study NAME ...] [--write-results]
@@ -61,17 +62,31 @@ def registration(stem: str):
     return getattr(module, "REPLICATION", None)
 
 
-def section(stem: str, lines: list, seconds: float, note: str = "") -> str:
-    rows = [f"## {stem}\n"]
-    if note:
-        rows.append(f"{note}\n")
-    else:
-        rows.append(f"{len(lines)} claims, {seconds:.0f} s on this machine.\n")
-        rows.append("| claim | notebook's seeds | fresh seeds | status |\n|---|---|---|---|")
-        rows += [
-            f"| {line.claim} | {line.on_notebook_seeds} | {line.on_fresh_seeds} | {line.status} |" for line in lines
-        ]
+def study_block(name: str, lines: list, seconds: float) -> str:
+    """One study's table: ``### name``, its claim count and time, one row per claim."""
+    rows = [f"### {name}\n", f"{len(lines)} claims, {seconds:.0f} s on this machine.\n"]
+    rows.append("| claim | notebook's seeds | fresh seeds | status |\n|---|---|---|---|")
+    rows += [f"| {line.claim} | {line.on_notebook_seeds} | {line.on_fresh_seeds} | {line.status} |" for line in lines]
     return "\n".join(rows) + "\n"
+
+
+def section(stem: str, blocks: dict[str, str], note: str = "") -> str:
+    """A notebook's section: a line of totals, then each study's block (or the ``note``)."""
+    if note:
+        return f"## {stem}\n\n{note}\n"
+    claims = sum(len(re.findall(r"^\| (?!claim \|)(?!---)", block, flags=re.M)) for block in blocks.values())
+    seconds = sum(float(re.search(r"claims, (\d+) s", block).group(1)) for block in blocks.values())
+    totals = f"{claims} claims in {len(blocks)} studies, {seconds:.0f} s on this machine.\n"
+    return f"## {stem}\n\n{totals}\n" + "\n".join(blocks.values())
+
+
+def committed_blocks(text: str, stem: str) -> dict[str, str]:
+    """The study blocks of ``stem``'s committed section (empty where the section has none)."""
+    found = re.search(rf"^## {stem}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if found is None:
+        return {}
+    blocks = re.findall(r"^### (.+?)\n(.*?)(?=^### |\Z)", found.group(1), flags=re.M | re.S)
+    return {name: f"### {name}\n{body}".rstrip() + "\n" for name, body in blocks}
 
 
 def merge(old: str, sections: dict[str, str]) -> str:
@@ -94,24 +109,39 @@ def main(argv: list[str]) -> int:
     stems = [notebook_stem(name) for name in arguments.notebooks] or list(TOPICS)
     BUILD.mkdir(parents=True, exist_ok=True)
     sections, failed = {}, False
+    committed = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
     for stem in stems:
         replication = registration(stem)
         if replication is None:
             print(f"{stem[:2]} | no claims registered: helpers/{TOPICS[stem]}/experiments.py has no REPLICATION")
-            sections[stem] = section(stem, [], 0, note="No claims registered yet.")
+            sections[stem] = section(stem, {}, note="No claims registered yet.")
             failed = True
             continue
-        start = time.perf_counter()
-        lines = replicate(replication, studies=arguments.study, report=lambda line: print(line, flush=True))
-        failed |= any(line.status == "flipped" for line in lines)
-        sections[stem] = section(stem, lines, time.perf_counter() - start)
+        names = [study.name for study in replication.studies]
+        unknown = sorted(set(arguments.study or ()) - set(names))
+        if unknown:
+            print(f"{stem[:2]} | no study named {unknown}; its studies: {names}", file=sys.stderr)
+            return 2
+        blocks = {} if arguments.study is None else committed_blocks(committed, stem)
+        for name in names:
+            if arguments.study is not None and name not in arguments.study:
+                continue
+            start = time.perf_counter()
+            lines = replicate(replication, studies=[name], report=lambda line: print(line, flush=True))
+            failed |= any(line.status == "flipped" for line in lines)
+            blocks[name] = study_block(name, lines, time.perf_counter() - start)
+        missing = [name for name in names if name not in blocks]
+        if missing and arguments.write_results:
+            print(
+                f"{stem[:2]} | the committed section has no block for {missing}: rerun the whole notebook once",
+                file=sys.stderr,
+            )
+            return 2
+        sections[stem] = section(stem, {name: blocks[name] for name in names if name in blocks})
         (BUILD / f"{stem}.md").write_text(sections[stem], encoding="utf-8")
     (BUILD / "replication.md").write_text(merge("", sections), encoding="utf-8")
     print(f"written: {(BUILD / 'replication.md').relative_to(ROOT)}")
     if arguments.write_results:
-        if arguments.study:
-            print("--write-results needs every study of a notebook: drop --study", file=sys.stderr)
-            return 2
         RESULTS.write_text(merge(RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "", sections))
         print(f"written: {RESULTS.relative_to(ROOT)}")
     return 1 if failed else 0

@@ -151,6 +151,10 @@ def execute(path: Path) -> bool:
         notebook,
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
+        # The kernel's state is thrown away after the last cell. A graceful shutdown request races
+        # ipykernel's own teardown (its control thread flushes stdout into a closed socket and prints
+        # a ZMQError traceback, seen once in CI after Ctrl-C), so the kernel is stopped outright.
+        shutdown_kernel="immediate",
         record_timing=False,  # per-cell timestamps would make every re-run a diff of every cell
         resources={"metadata": {"path": str(path.parent)}},
     )

@@ -12,6 +12,7 @@ from helpers.self_attention.tasks import (
     SeedStack,
     induction_batch,
     induction_targets_by_loop,
+    mean_ablated,
     notes_attention,
     seed_summed_cross_entropy,
 )
@@ -111,3 +112,76 @@ def test_models_refuse_float_tokens_and_too_long_sequences():
         model(torch.zeros(2, 14, dtype=torch.int64))
     with pytest.raises(TypeError, match="int64 token ids"):
         BagOfWordsTagger(10, d_model=8)(torch.zeros(12, dtype=torch.int64))
+
+
+def test_mean_ablation_replaces_the_heads_output_by_its_batch_mean_only_where_asked():
+    torch.manual_seed(0)
+    model = AttentionOnly(16, num_layers=2, d_model=8, max_length=16).eval()
+    tokens, _ = induction_batch(32, half=8, vocabulary_size=16, generator=torch.Generator().manual_seed(1))
+    seen = []
+
+    def record(module, inputs, output):
+        seen.append(output[0])
+
+    with torch.no_grad():
+        handle = model.layers[0].register_forward_hook(record)
+        original = model(tokens)
+        handle.remove()
+        with mean_ablated(model, 0, slice(1, 9)):
+            handle = model.layers[0].register_forward_hook(record)  # hooks run in order: after the ablation's
+            ablated = model(tokens)
+            handle.remove()
+    computed, written = seen  # layer 1's output without and with the ablation
+    assert torch.equal(written[:, :1], computed[:, :1]) and torch.equal(written[:, 9:], computed[:, 9:])
+    expected = computed[:, 1:9].mean(dim=0, keepdim=True).expand(32, -1, -1)
+    assert torch.allclose(written[:, 1:9], expected, atol=1e-7)
+    assert not torch.allclose(ablated, original)  # the model's output depends on what the head computed
+    with torch.no_grad():
+        assert torch.equal(model(tokens), original)  # the hook is gone after the block
+
+
+def test_mean_ablation_errors():
+    model = AttentionOnly(16, num_layers=2, d_model=8, max_length=16)
+    with pytest.raises(ValueError, match=r"layer must be an int in 0\.\.1"):
+        with mean_ablated(model, 2):
+            pass
+    with pytest.raises(TypeError, match="positions must be a slice"):
+        with mean_ablated(model, 0, [1, 2]):
+            pass
+    with pytest.raises(TypeError, match="needs an AttentionOnly model"):
+        with mean_ablated(torch.nn.Linear(2, 2), 0):
+            pass
+
+
+def test_induction_curve_is_measured_without_changing_the_training():
+    from helpers.self_attention.experiments import induction_ablations, induction_study
+
+    small = dict(steps=20, batch=8, test_sequences=40)
+    every_5 = induction_study([0, 1], record_every=5, **small)
+    once = induction_study([0, 1], record_every=20, **small)
+    assert every_5.curve_steps == [5, 10, 15, 20] and once.curve_steps == [20]
+    for name, accuracy in every_5.accuracy.items():
+        assert every_5.curves[name].shape == (4, 2)
+        assert torch.equal(every_5.curves[name][-1], accuracy)  # the last checkpoint is the trained model
+        assert torch.equal(once.accuracy[name], accuracy)  # measuring along the way changed nothing
+    assert set(every_5.ablated) == set(induction_ablations(8))
+    assert all(values.shape == (2,) for values in every_5.ablated.values())
+    shorter = induction_study([0, 1], half=6, vocabulary_size=10, steps=10, batch=4, test_sequences=20)
+    assert set(shorter.ablated) == set(induction_ablations(6))  # other lengths work too
+
+
+@pytest.mark.parametrize("half", [4, 8])
+def test_the_keys_layer_2_reads_are_exactly_the_ablated_positions(half):
+    from helpers.self_attention.experiments import induction_ablations
+
+    tokens, targets = batch(seed=3, n=400, half=half, vocabulary_size=2 * half)
+    read = set()
+    for row, answers in zip(tokens.tolist(), targets.tolist(), strict=True):
+        for position in range(half, 2 * half):
+            earlier = row.index(row[position])  # the first occurrence, in the first half
+            assert row[earlier + 1] == answers[position]  # the answer sits right after it
+            read.add(earlier + 1)
+    _, keys = induction_ablations(half)["layer 1, at the keys layer 2 reads"]
+    _, others = induction_ablations(half)["layer 1, at the other positions"]
+    assert read == set(range(2 * half)[keys])
+    assert not read & set(range(2 * half)[others]) and set(range(2 * half)[others]) == set(range(half + 1, 2 * half))

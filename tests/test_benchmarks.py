@@ -7,6 +7,7 @@ alone: a run writes to its results folder (build/benchmarks/ by default; here a 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -77,3 +78,35 @@ def test_a_quick_run_refuses_to_write_the_committed_results() -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--write-results needs the full run" in result.stderr
     assert snapshot() == before
+
+
+def test_the_paper_settings_benchmark_runs_quick_and_writes_only_where_told(tmp_path: Path) -> None:
+    before = snapshot()
+    env = dict(os.environ, HELPERS_DEVICE="cpu", PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [PYTHON, "benchmarks/gan_paper_settings.py", "--quick", "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot() == before, "a quick run changed a file under benchmarks/"
+    with (tmp_path / "gan_paper_settings.csv").open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    # 5 arms × 2 seeds × 2 checkpoints (steps 2 and 4), each with the papers' three metrics and the CPU time
+    assert len(rows) == 5 * 2 * 2
+    assert {(r["setting"], r["pack"]) for r in rows} == {
+        ("pacgan_ring", "1"),
+        ("pacgan_ring", "2"),
+        ("pacgan_grid", "1"),
+        ("pacgan_grid", "2"),
+        ("unrolled_ring", "1"),
+    }
+    for row in rows:
+        counts = [int(c) for c in row["counts"].split()]
+        assert len(counts) == (25 if row["setting"] == "pacgan_grid" else 8)
+        assert int(row["modes"]) == sum(c > 0 for c in counts) and float(row["cpu_s"]) >= 0
+    report = (tmp_path / "gan_paper_settings.md").read_text(encoding="utf-8")
+    assert "| PacGAN ring of 8 | GAN | 4 (400,000" in report and "| 6.3 ± 0.5 |" in report and "17.3 ± 0.8" in report

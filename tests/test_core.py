@@ -47,13 +47,20 @@ KNOWN_OVERLAPS = {
     ("stacked_gans.probe_noise", "stacked_mlp.init", 7),
     ("dates.days", "dates.training_examples", 0),
 }
-RUNS = {  # the streams one call draws from: train_stacked_gans, and date_task (with its two unnamed draws)
+RUNS = {  # the streams one call draws from: train_stacked_gans, train_paper_gans, date_task (+ two unnamed draws)
     "train_stacked_gans": [
         "stacked_mlp.init",
         "stacked_gans.discriminator_init",
         "stacked_gans.data",
         "stacked_gans.noise",
         "stacked_gans.probe_noise",
+    ],
+    "train_paper_gans": [
+        "paper_gans.generator_init",
+        "paper_gans.discriminator_init",
+        "paper_gans.data",
+        "paper_gans.noise",
+        "paper_gans.probe_noise",
     ],
     "date_task": [
         "dates.days",
@@ -72,6 +79,8 @@ def _seeds_drawn(name: str, run_seed: int, stacked: int) -> set[int]:
         return {run_seed}  # python_random(seed): the task seed itself
     if name in ("stacked_mlp.init", "stacked_gans.discriminator_init"):
         return {seed_stream(name, s, layer) for s in range(stacked) for layer in range(4)}
+    if name.startswith("paper_gans.") and name != "paper_gans.probe_noise":  # per seed, per layer or item
+        return {seed_stream(name, s, item) for s in range(run_seed, run_seed + stacked) for item in range(6)}
     if name == "stacked_gans.data":
         return {seed_stream(name, s) for s in range(stacked)}
     if name == "stacked_gans.noise":

@@ -125,6 +125,25 @@ def test_results_file_keeps_other_notebooks_and_the_course_order() -> None:
     assert script.notebook_stem("notebooks/04_self_attention.ipynb") == "04_self_attention"
 
 
+def test_a_rerun_of_one_study_replaces_only_that_studys_block() -> None:
+    script = _script()
+    registration = Replication(
+        "09_example.ipynb",
+        range(5),
+        range(100, 105),
+        [Study("one", lambda seeds: {"a": Bound.of([1.0, 2.0], below=10)}), Study("two", lambda seeds: {})],
+    )
+    first = script.study_block("one", replicate(registration, studies=["one"]), 3.0)
+    old = script.section("09_x", {"one": first, "two": script.study_block("two", [], 4.0)})
+    assert old.startswith("## 09_x\n\n1 claims in 2 studies, 7 s on this machine.\n")
+    blocks = script.committed_blocks(old, "09_x")
+    assert list(blocks) == ["one", "two"] and blocks["one"] == first
+    blocks["two"] = script.study_block("two", replicate(registration, studies=["one"]), 5.0)
+    new = script.section("09_x", blocks)
+    assert new.startswith("## 09_x\n\n2 claims in 2 studies, 8 s") and new.count("| a |") == 2
+    assert script.committed_blocks("## 09_x\n\nno blocks\n", "09_x") == {}
+
+
 def test_a_study_may_name_its_own_seeds() -> None:
     seen = []
 
@@ -137,3 +156,67 @@ def test_a_study_may_name_its_own_seeds() -> None:
     )
     replicate(registration)
     assert seen == [list(range(10)), list(range(100, 110))]
+
+
+def test_committed_verdicts_reads_one_notebooks_section(tmp_path) -> None:
+    from helpers.core.evidence import committed_verdicts
+
+    table = tmp_path / "replication.md"
+    table.write_text(
+        "# Verdicts\n\n## 04_self_attention\nx claims\n| claim | a | b | status |\n|---|---|---|---|\n"
+        "| other | 1 | 2 | held |\n\n## 05_transformer\n2 claims, 9 s.\n"
+        "| claim | notebook's seeds | fresh seeds | status |\n"
+        "|---|---|---|---|\n| gap, a − b | +0.1 ± 0.01 (higher) | +0.2 ± 0.01 (higher) | held |\n"
+        "| c | 0.5 ± 0.1 (above 0.4 by 1.0 SE) | 0.3 ± 0.1 (not above 0.4 by 1 SE (margin -1.0 SE)) | flipped |\n",
+        encoding="utf-8",
+    )
+    assert committed_verdicts("05_transformer", table) == {
+        "gap, a − b": ("+0.1 ± 0.01 (higher)", "+0.2 ± 0.01 (higher)", "held"),
+        "c": ("0.5 ± 0.1 (above 0.4 by 1.0 SE)", "0.3 ± 0.1 (not above 0.4 by 1 SE (margin -1.0 SE))", "flipped"),
+    }
+    assert committed_verdicts("04_self_attention", table) == {"other": ("1", "2", "held")}
+    with pytest.raises(ValueError, match="no section '03_gan_minimax'.*NOTEBOOKS=notebooks/03_gan_minimax.ipynb"):
+        committed_verdicts("03_gan_minimax", table)
+    with pytest.raises(FileNotFoundError, match="make replicate-results"):
+        committed_verdicts("05_transformer", tmp_path / "missing.md")
+
+
+def test_the_committed_table_has_a_section_for_every_registered_notebook() -> None:
+    from helpers.core.evidence import committed_verdicts
+
+    for notebook in ("01_word_embeddings", "03_gan_minimax", "04_self_attention", "05_transformer"):
+        assert committed_verdicts(notebook), notebook
+
+
+def test_check_replicated_refuses_a_stale_table_and_an_asserted_claim_that_did_not_hold(tmp_path) -> None:
+    from helpers.core.evidence import check_replicated
+
+    gap = paired_difference([0.5, 0.6, 0.55, 0.52, 0.58], [0.4, 0.5, 0.45, 0.43, 0.47])
+    flat = paired_difference([0.5, 0.6, 0.55, 0.52, 0.58], [0.5, 0.61, 0.54, 0.52, 0.57])
+    table = tmp_path / "replication.md"
+    table.write_text(
+        f"## 09_x\n| gap | {gap} | +0.1 ± 0.01 (higher) | held |\n"
+        f"| flat | {flat} | +0.1 ± 0.01 (higher) | stronger |\n",
+        encoding="utf-8",
+    )
+    check_replicated("09_x", {"gap": gap, "flat": flat}, ["gap"], table)
+    with pytest.raises(AssertionError, match="'flat' is asserted, but on fresh seeds it came out 'stronger'"):
+        check_replicated("09_x", {"gap": gap, "flat": flat}, ["gap", "flat"], table)
+    with pytest.raises(AssertionError, match="'gap': the committed table has .*make replicate-results"):
+        check_replicated("09_x", {"gap": flat}, [], table)
+    with pytest.raises(AssertionError, match="'new' is not in the committed table of 09_x"):
+        check_replicated("09_x", {"new": gap}, [], table)
+
+
+def test_replicate_runs_on_the_notebooks_thread_count_and_restores_it() -> None:
+    import torch
+
+    seen = []
+
+    def study(seeds):
+        seen.append(torch.get_num_threads())
+        return {"a": Bound.of([1.0, 2.0], below=10)}
+
+    before = torch.get_num_threads()
+    replicate(Replication("09_example.ipynb", range(5), range(100, 105), [Study("one", study)], threads=1))
+    assert seen == [1, 1] and torch.get_num_threads() == before

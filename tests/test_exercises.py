@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers.exercises import gan_minimax, self_attention, text_cnn, transformer, word_embeddings
-from helpers.exercises.grading import Behaviour, Exercise, Prediction
+from helpers.exercises.grading import CONTINUATION, WRAP_WIDTH, Behaviour, Exercise, Prediction, Report
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {
@@ -1131,3 +1131,37 @@ def test_the_new_references_equal_the_library_they_rebuild() -> None:
         transformer._smoothed_gradient(logits, targets, 0.1, 0),
         transformer.reference_smoothed_loss_gradient(logits, targets, 0.1, 0),
     )
+
+
+# --- how a verdict is printed ------------------------------------------------------------------------------
+
+
+def _check_wrapped(printed: str, one_line: str, width: int = WRAP_WIDTH) -> None:
+    lines = printed.rstrip("\n").split("\n")
+    words = one_line.split()
+    assert len(lines) > 1, "a verdict this long should be wrapped"
+    assert all(len(line) <= width for line in lines if len(line.split()) > 1), lines  # one long word may overflow
+    assert all(line.startswith(CONTINUATION) and not line[len(CONTINUATION)].isspace() for line in lines[1:]), lines
+    assert " ".join(printed.split()) == " ".join(words), "wrapping changed the words (broke one mid-word?)"
+    assert all(word in words for line in lines for word in line.split()), "a line starts or ends inside a word"
+
+
+def test_a_long_verdict_is_printed_wrapped_between_words_never_inside_one(capsys: pytest.CaptureFixture) -> None:
+    # JupyterLab breaks a long output line where the window ends, mid-word ("differenc|e"): the grader wraps.
+    exercise = self_attention.attention
+    exercise(exercise.mistakes[0].function)
+    printed = capsys.readouterr().out
+    report = exercise.assess(exercise.mistakes[0].function)
+    assert report.status == "hint" and len(str(report)) > WRAP_WIDTH, report
+    assert printed == report.wrapped() + "\n"
+    _check_wrapped(printed, str(report))
+
+
+def test_wrapping_keeps_long_words_and_existing_line_breaks_whole() -> None:
+    path = "/home/learner/" + "very_long_folder_name/" * 6 + "notebook.ipynb"
+    report = Report("demo", "hint", f"{'a few words ' * 12}then {path} and then differences in the end")
+    printed = report.wrapped(width=60)
+    assert CONTINUATION + path in printed.split("\n"), printed  # a word longer than a line stays whole, alone
+    _check_wrapped(printed + "\n", str(report), width=60)
+    two = Report("demo", "pass", "first line\nsecond line").wrapped()
+    assert two == "PASS · demo: first line\nsecond line"

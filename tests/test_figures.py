@@ -1,5 +1,9 @@
 """The model diagrams: every image a notebook shows exists, and the committed PNGs are what the code draws.
 
+Each figure checked here is also kept in ``test-artifacts/figures/`` for a person to look at: the diagrams as
+drawn now (``diagrams/``) and every plot in the notebooks' committed outputs (``plots/``, named by notebook
+and cell, with ``plots/index.md`` saying which cell drew each). Writing them costs well under a second.
+
 Pixels are compared exactly (decoded RGBA, no tolerance). Matplotlib's Agg renderer and the FreeType it
 bundles are deterministic for a given version, and that version is pinned in requirements.lock, so the
 same code gives bit-identical pixels; any tolerance would also let a changed label or a moved arrow (a
@@ -8,6 +12,7 @@ few hundred pixels) slip through, which is exactly the drift this test exists to
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import re
@@ -36,6 +41,7 @@ TOPIC_FIGURE = {
 MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 DRAWING_WARNINGS: list[str] = []
 HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+ARTIFACTS = ROOT / "test-artifacts" / "figures"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +62,9 @@ def drawn(figures, tmp_path_factory) -> Path:
         warnings.simplefilter("always")
         figures.write_figures(directory)
     DRAWING_WARNINGS.extend(str(warning.message) for warning in caught)
+    kept = ARTIFACTS / "diagrams"
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(directory, kept)  # for a person to look at
     return directory
 
 
@@ -165,3 +174,45 @@ def test_figures_use_only_bundled_fonts_and_no_hangul(figures) -> None:
 def test_drawing_warns_about_nothing(drawn: Path) -> None:
     """A missing glyph or a font that is not found shows up as a warning while drawing."""
     assert DRAWING_WARNINGS == []
+
+
+# --- the plots in the notebooks' committed outputs -------------------------------------------------------------
+
+
+def notebook_plots(notebook: Path) -> list[tuple[str, int, str, bytes]]:
+    """Every PNG a notebook's committed outputs show: (file name to keep it under, cell number, cell's first
+    line, PNG bytes). Cells are numbered from 1 in the notebook's order, as JupyterLab lists them."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    plots = []
+    for number, cell in enumerate(cells, start=1):
+        pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+        for k, data in enumerate(pngs, start=1):
+            suffix = f"-{k}" if len(pngs) > 1 else ""
+            png = base64.b64decode("".join(data) if isinstance(data, list) else data)
+            plots.append((f"{notebook.stem}-cell{number:02d}{suffix}.png", number, first, png))
+    return plots
+
+
+def test_every_plot_in_the_notebooks_is_a_picture_and_is_kept_to_look_at() -> None:
+    kept = ARTIFACTS / "plots"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    index = ["| file | notebook | cell | size (px) | first line of the cell |", "|---|---|---|---|---|"]
+    problems = []
+    for notebook in NOTEBOOKS:
+        for name, number, first, png in notebook_plots(notebook):
+            (kept / name).write_bytes(png)
+            pixels = matplotlib.image.imread(kept / name)
+            height, width = pixels.shape[:2]
+            index.append(f"| {name} | {notebook.name} | {number} | {width}×{height} | `{first[:80]}` |")
+            if png[:8] != PNG_SIGNATURE:
+                problems.append(f"{name}: not a PNG")
+            elif float(pixels[..., :3].std()) == 0:
+                problems.append(f"{name}: a blank picture")
+            elif not (200 <= width <= 2400 and 150 <= height <= 2400):
+                problems.append(f"{name}: {width}×{height} px, outside 200-2400 × 150-2400")
+    (kept / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    assert len(index) > 2, "no notebook shows a plot"
+    assert not problems, problems

@@ -92,6 +92,14 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:
             defaults = {key: value.get("default") for key, value in json.load(reply)["schema"]["properties"].items()}
         assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+        # ... and where it has no kernel name yet (Run All the moment a notebook opens), it starts the
+        # server's default kernel, the project's, instead of asking "Select Kernel" (issue 32).
+        plugin = "@jupyterlab/notebook-extension:tracker"
+        with urllib.request.urlopen(f"{base}/lab/api/settings/{plugin}?token={token}", timeout=5) as reply:
+            schema = json.load(reply)["schema"]["properties"]
+        assert schema["autoStartDefaultKernel"]["default"] is True, schema["autoStartDefaultKernel"]
+        with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=5) as reply:
+            assert json.load(reply)["default"] == "applied-dl-notebooks", "the server's default kernel"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -100,3 +108,11 @@ def test_jupyterlab_starts_answers_and_stops(tmp_path: Path) -> None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     assert server.returncode is not None
+    # The address the learner is told to open is the one JupyterLab prints, and the README says so.
+    printed = server.stdout.read().decode(errors="replace")
+    # (A token given on the command line is printed as "..."; `make lab`'s own, generated one is printed whole.)
+    address = re.search(rf"http://127\.0\.0\.1:{port}(/\S*)\?token=(?:\.\.\.|{token})", printed)
+    assert address, f"JupyterLab printed no 127.0.0.1 address with a token:\n{printed[-2000:]}"
+    assert address.group(1) == "/lab/tree/notebooks", address.group(0)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`http://127.0.0.1:8888/lab/tree/notebooks?token=...`" in readme, "the README names another address"

@@ -133,9 +133,47 @@ def test_progress_bar_text_is_deterministic_and_ends_with_the_final_state() -> N
     text = run()
     assert text == run()
     assert text.endswith("\rwork |####################| 7/7 loss 0.1429\n")
-    # redrawn after passing 1/3 (item 3) and 2/3 (item 5) of the work, then once more when closed
-    assert text.count("\r") == 3 and "\rwork |########............| 3/7 loss 0.3333\r" in text
+    # redrawn after passing 1/3 (item 3) and 2/3 (item 5) of the work, then once more when closed;
+    # every redraw but the first blanks the previous line first (one more carriage return)
+    assert text.count("\r") == 5 and "\rwork |########............| 3/7 loss 0.3333\r" in text
     assert "s/it" not in text and "it/s" not in text
+
+
+def rendered(text: str) -> list[str]:
+    """What a terminal or JupyterLab shows: each carriage return moves back to the start of the line, and
+    later characters overwrite earlier ones one by one (a shorter line does not erase a longer one's end)."""
+    screen: list[str] = []
+    for raw_line in text.split("\n"):
+        line: list[str] = []
+        for segment in raw_line.split("\r"):
+            for column, character in enumerate(segment):
+                if column < len(line):
+                    line[column] = character
+                else:
+                    line.append(character)
+        screen.append("".join(line).rstrip())
+    return screen
+
+
+def test_rendered_carriage_returns_overwrite_character_by_character() -> None:
+    assert rendered("loss 5.45323\rloss 5.4532\n") == ["loss 5.45323", ""]  # the defect a bar must avoid
+    assert rendered("abc\r   \rx\n") == ["x", ""]
+
+
+def test_progress_bar_shows_the_true_final_line_when_its_text_shrinks() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(4, "epoch 1/5", redraws=4, stream=stream)
+    for loss in (12.345678, 123.4, 5.45323, 0.5):
+        bar.update(1, loss=loss, note="a long note" if loss > 100 else "x")
+    bar.close(loss=5.4532)
+    bar_lines = rendered(stream.getvalue())
+    assert bar_lines == ["epoch 1/5 |####################| 4/4 loss 5.4532 note x", ""]
+    # and mid-run: the line after the long one shows no leftover characters
+    stream = io.StringIO()
+    bar = ProgressBar(4, "run", redraws=4, stream=stream)
+    bar.update(1, loss=123.4, note="a long note")
+    bar.update(1, loss=1.0, note="x")
+    assert rendered(stream.getvalue()) == ["run |##########..........| 2/4 loss 1.0000 note x"]
 
 
 # --- training loop ----------------------------------------------------------------------------------
@@ -407,6 +445,13 @@ def test_style_and_plot_helpers() -> None:
         image_grid(np.zeros((2, 3)))
     figure = image_grid(torch.zeros(12, 4, 4), columns=5)
     assert len(figure.axes) == 15
+    labelled = image_grid(torch.zeros(12, 4, 4), columns=5, row_labels=["real", "seed 0", "seed 1"])
+    assert [text.get_text() for ax in labelled.axes[::5] for text in ax.texts] == ["real", "seed 0", "seed 1"]
+    with pytest.raises(ValueError, match="row_labels has 2 labels for 3 rows of 5 images"):
+        image_grid(torch.zeros(12, 4, 4), columns=5, row_labels=["a", "b"])
+    _, ax = plt.subplots()
+    heatmap(np.eye(2), ax=ax, colorbar_label="attention weight")
+    assert ax.figure.axes[-1].get_ylabel() == "attention weight"  # the colour bar says what it measures
     plt.close("all")
 
 
@@ -644,3 +689,44 @@ def test_every_trainer_hands_all_its_weights_to_the_loop_to_check(trainer: str, 
     assert isinstance(model, nn.Module) and sum(p.numel() for p in model.parameters()) > 0
     if trainer in ("digit_gan", "conditional_gan", "stacked_gans"):
         assert len(list(model.children())) == 2  # both players
+
+
+def test_word_group_labels_cover_neither_each_other_nor_other_words_points() -> None:
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import _boxes, labels_overlap, plot_word_groups
+
+    # two groups on top of each other (as months and countries are in notebook 01) and one far away
+    generator = torch.Generator().manual_seed(0)
+    centres = {"months": (0.0, 0.0), "countries": (0.5, 0.2), "family": (-3.0, 3.0)}
+    groups = {name: [f"{name}{i}" for i in range(8)] for name in centres}
+    vectors = {
+        word: torch.cat([torch.tensor(centres[name]) + 0.3 * torch.randn(2, generator=generator), torch.zeros(3)])
+        for name, words in groups.items()
+        for word in words
+    }
+    # and notebook 01's own layout (seed 0's PCA, read off its plot): months beside countries
+    crowded = {
+        "months": [(-0.57, -0.84), (-0.53, -0.85), (-0.51, -0.9), (-0.22, -1.06), (0, -1.13), (-0.47, -1.22)],
+        "countries": [(0.03, -0.85), (0.14, -0.83), (0.64, -0.63), (0.62, -0.72), (0.74, -0.9), (0.53, -0.95)],
+        "family": [(-1.9, 1.5), (-1.34, 1.22), (-1.4, 1.04), (-1.31, 0.87), (-1.33, 0.76), (-1.81, 0.96)],
+        "sciences": [(1.56, 1.57), (1.31, 1.45), (1.56, 1.3), (1.3, 1.19), (1.44, 1.14), (2.12, 1.15)],
+    }
+    crowded["months"].append((-0.39, -1.32))
+    crowded["countries"] += [(0.59, -1.13), (0.72, -1.45)]
+    crowded["family"].append((-1.54, 0.68))
+    names = {"months": "december", "countries": "germany", "family": "daughter", "sciences": "mathematics"}
+    for name, points in crowded.items():
+        for i, (x, y) in enumerate(points):
+            vectors[f"{names[name]}{i}"] = torch.tensor([x, y, 0.0, 0.0, 0.0])
+    words = {name: [f"{names[name]}{i}" for i in range(len(points))] for name, points in crowded.items()}
+    for word_groups in (groups, words):
+        ax = plot_word_groups(vectors.__getitem__, word_groups)
+        assert labels_overlap(ax.labels) == 0
+    boxes = _boxes(ax.labels)
+    points = ax.transData.transform([label.xy for label in ax.labels])
+    covered = [
+        (i, k) for i, box in enumerate(boxes) for k, point in enumerate(points) if k != i and box.contains(*point)
+    ]
+    assert covered == []  # no label sits on another word's point
+    plt.close("all")

@@ -4,18 +4,25 @@ The site is built once (scripts/build_site.py) into a temporary folder. Without 
 the files: a page per notebook, the index in the course's order, no link left to an .ipynb, every relative
 link and image pointing at a file of the site, no script or style from the network. In headless Chromium
 (opened from the disk, as a reader opens it, with every network request refused) each page must load
-without a script error or a failed request, show every image, render every formula with MathJax and no
-TeX error, and leave no raw ``$...$`` in the prose. A screenshot of each page's first formula goes to
-``test-artifacts/site/``.
+without a script error, a console error or a failed request, show every image, render every formula with
+MathJax and no TeX error, leave no raw ``$...$`` in the prose, and draw every character with a font that has
+its glyph: no empty box ("tofu") where, say, a Korean term meets a font without Hangul. Chromium reports the
+fonts it drew each element's text with (DevTools' ``CSS.getPlatformFontsForNode``); each character must be
+in the character map of one of them. That needs a CJK font on the machine: ``scripts/install_browser.sh``
+(`make test`) installs Debian's ``fonts-noto-cjk``; without one the check skips with the reason (fails under
+``CI=true``). A screenshot of each page's first formula goes to ``test-artifacts/site/``.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
 import shutil
+import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +123,97 @@ _PAGE_STATE = """() => {
 }"""
 
 
+_MARK_TEXT = """() => {
+  // Elements whose own text (not their children's) has a non-ASCII character, MathJax's output aside: its
+  // web fonts are checked by MathJax itself.
+  let marked = 0;
+  for (const element of document.querySelectorAll('body *')) {
+    if (element.closest('.MathJax, .MathJax_Display, .MJX_Assistive_MathML, script, style')) continue;
+    const own = Array.from(element.childNodes).filter(n => n.nodeType === 3).map(n => n.data).join('');
+    if (/[^\\x00-\\x7f]/.test(own)) { element.setAttribute('data-glyph-check', own); marked++; }
+  }
+  return marked;
+}"""
+
+
+@functools.cache
+def _system_fonts() -> dict[str, tuple[str, int]]:
+    """Every installed font by its PostScript name: (file, index in a collection), from fontconfig."""
+    listing = subprocess.run(
+        ["fc-list", "--format", "%{postscriptname}\t%{file}\t%{index}\n"], capture_output=True, text=True, check=True
+    ).stdout
+    fonts = {}
+    for line in listing.splitlines():
+        name, file, index = line.split("\t")
+        fonts.setdefault(name, (file, int(index or 0)))
+    return fonts
+
+
+@functools.cache
+def _characters_of(postscript_name: str) -> frozenset[int] | None:
+    """The code points a system font has glyphs for (None: a font fontconfig does not know)."""
+    from fontTools.ttLib import TTFont
+
+    found = _system_fonts().get(postscript_name)
+    if found is None:
+        return None
+    file, index = found
+    with TTFont(file, fontNumber=index, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _cjk_font_or_skip() -> None:
+    try:
+        korean = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout.strip()
+    except FileNotFoundError:
+        korean = ""
+    if not korean:
+        message = (
+            "the tofu check needs a font with Korean glyphs, none is installed: run "
+            "`sudo scripts/install_browser.sh` (Debian's fonts-noto-cjk)"
+        )
+        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{message} (CI=true: it must run, not skip)", pytrace=False)
+        pytest.skip(message)
+
+
+def missing_glyphs(page: Any) -> list[str]:
+    """Text drawn with no font that has its glyph (an empty box), as 'characters (fonts used): text'."""
+    if not page.evaluate(_MARK_TEXT):
+        return []
+    devtools = page.context.new_cdp_session(page)
+    try:
+        devtools.send("DOM.enable")
+        devtools.send("CSS.enable")
+        root = devtools.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        nodes = devtools.send("DOM.querySelectorAll", {"nodeId": root, "selector": "[data-glyph-check]"})["nodeIds"]
+        problems = []
+        for node in nodes:
+            text = dict(zip(*[iter(devtools.send("DOM.getAttributes", {"nodeId": node})["attributes"])] * 2))[
+                "data-glyph-check"
+            ]
+            fonts = devtools.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            if not fonts:
+                continue  # not drawn (hidden, like the "¶" of a heading until the mouse is over it)
+            if any(font["isCustomFont"] for font in fonts):
+                continue  # a web font of the page (none outside MathJax today): not fontconfig's to know
+            maps = [_characters_of(font["postScriptName"]) for font in fonts]
+            if any(m is None for m in maps):
+                problems.append(f"a font fontconfig does not list ({fonts}): {text[:80]!r}")
+                continue
+            covered = frozenset().union(*maps)
+            absent = sorted(
+                {c for c in text if not c.isspace() and unicodedata.category(c) not in {"Cc", "Cf"}}
+                - {chr(code) for code in covered}
+            )
+            if absent:
+                used = ", ".join(sorted({font["familyName"] for font in fonts}))
+                problems.append(f"no glyph for {''.join(absent)!r} in {used}: {' '.join(text.split())[:80]!r}")
+        return problems
+    finally:
+        devtools.detach()
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     from test_browser import launched_chromium  # skips (fails under CI=true) where there is no browser
@@ -127,7 +225,7 @@ def chromium() -> Iterator[Any]:
 def check_page(context: Any, output: Path, path: str) -> list[str]:
     """Everything wrong with one page of the site, opened from the disk with the network refused."""
     page = context.new_page()
-    network, failed, errors = [], [], []
+    network, failed, errors, console = [], [], [], []
     page.route(
         "**/*",
         lambda route: (
@@ -136,26 +234,22 @@ def check_page(context: Any, output: Path, path: str) -> list[str]:
             else (network.append(route.request.url), route.abort())
         ),
     )
-    page.on(
-        "requestfailed",
-        lambda request: (
-            None
-            if request.url == "about:blank"  # MathJax's font probe
-            else failed.append(f"{request.url} ({request.failure})")
-        ),
-    )
+    page.on("requestfailed", lambda request: failed.append(f"{request.url} ({request.failure})"))
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
     try:
         page.goto((output / path).as_uri(), wait_until="load", timeout=120_000)
-        if path != "index.html":  # MathJax has typeset the whole page when its startup ends
+        if path.startswith("notebooks/"):  # MathJax has typeset the whole page when its startup ends
             page.evaluate("() => new Promise(done => MathJax.Hub.Register.StartupHook('End', done))")
         state = page.evaluate(_PAGE_STATE)
         problems = [f"requested {url} from the network" for url in network]
         problems += [f"could not load {what}" for what in failed]
         problems += [f"script error {error}" for error in errors]
+        problems += [f"console error: {text[:300]}" for text in console]
+        problems += [f"tofu: {problem}" for problem in missing_glyphs(page)]
         problems += [f"broken image {image['src']}" for image in state["images"] if not image["ok"]]
         problems += [f"link to a missing anchor {anchor}" for anchor in state["anchors"]]
-        if path != "index.html":
+        if path.startswith("notebooks/"):
             source = (ROOT / path).with_suffix(".ipynb").read_text(encoding="utf-8")
             if "$" in source and state["formulas"] == 0:
                 problems.append("has TeX but MathJax rendered no formula")
@@ -170,7 +264,26 @@ def check_page(context: Any, output: Path, path: str) -> list[str]:
 
 
 @pytest.mark.browser
+def test_the_checks_find_tofu_and_console_errors(chromium, tmp_path: Path) -> None:
+    # A Tangut character has no font on these machines; Hangul has one once fonts-noto-cjk is installed.
+    _cjk_font_or_skip()
+    (tmp_path / "page.html").write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>밀집 표현 · dense</p><p>\U00017000</p>'
+        "<script>console.error('a deliberate error')</script></body></html>",
+        encoding="utf-8",
+    )
+    context = chromium.new_context()
+    try:
+        problems = check_page(context, tmp_path, "page.html")
+    finally:
+        context.close()
+    assert len(problems) == 2 and problems[0] == "page.html: console error: a deliberate error", problems
+    assert re.fullmatch(r"page\.html: tofu: no glyph for '\U00017000' in [^:]+: '\U00017000'", problems[1]), problems
+
+
+@pytest.mark.browser
 def test_every_page_reads_offline_in_chromium(site, chromium) -> None:
+    _cjk_font_or_skip()
     output, _ = site
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)

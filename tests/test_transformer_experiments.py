@@ -17,7 +17,6 @@ from helpers.transformer.experiments import (
     exact_by_year,
     first_epoch_claims,
     notebook_task,
-    replication_record,
     swap_measures,
     swapped_dates,
     train_first_epoch,
@@ -94,21 +93,3 @@ def test_registration() -> None:
     assert list(REPLICATION.notebook_seeds) == list(range(5))
     assert list(REPLICATION.fresh_seeds) == list(range(100, 105))
     assert [study.name for study in REPLICATION.studies] == ["ablations", "GRU against Transformer, one epoch"]
-
-
-def test_replication_record_reads_the_notebooks_section(tmp_path) -> None:
-    table = tmp_path / "replication.md"
-    table.write_text(
-        "# Verdicts\n\n## 04_self_attention\nx claims\n| claim | a | b | status |\n|---|---|---|---|\n"
-        "| other | 1 | 2 | held |\n\n## 05_transformer\n2 claims, 9 s.\n"
-        "| claim | notebook's seeds | fresh seeds | status |\n"
-        "|---|---|---|---|\n| gap, a − b | +0.1 ± 0.01 (higher) | +0.2 ± 0.01 (higher) | held |\n"
-        "| bound | 0.001 ± 0.001 (below 0.05 by 9.0 SE) | 0.002 ± 0.001 (below 0.05 by 8.0 SE) | held |\n",
-        encoding="utf-8",
-    )
-    assert replication_record(table) == {
-        "gap, a − b": ("+0.1 ± 0.01 (higher)", "+0.2 ± 0.01 (higher)", "held"),
-        "bound": ("0.001 ± 0.001 (below 0.05 by 9.0 SE)", "0.002 ± 0.001 (below 0.05 by 8.0 SE)", "held"),
-    }
-    with pytest.raises(ValueError, match="no section"):
-        replication_record(table, "03_gan_minimax")

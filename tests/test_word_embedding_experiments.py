@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.core import evidence
 from helpers.core.evidence import Bound, Difference, paired_difference
 from helpers.data.text import Vocabulary
 from helpers.word_embeddings import experiments
@@ -128,29 +129,23 @@ def test_study_result_table_and_verdicts_with_a_committed_replication(monkeypatc
     assert "0.550 ± 0.018" in table[2] and table[2].rstrip().endswith("4")
     monkeypatch.setattr(experiments, "committed_replication", dict)
     assert result.verdicts() == f"arm − other: {claim}"  # nothing committed: this run's verdict only
-    committed = {"arm − other": {"notebook": str(claim), "fresh": "+0.080 ± 0.010 (higher)", "status": "held"}}
+    committed = {"arm − other": (str(claim), "+0.080 ± 0.010 (higher)", "held")}
     monkeypatch.setattr(experiments, "committed_replication", lambda: committed)
     lines = result.verdicts().splitlines()
     assert lines[0].startswith("arm − other: established: higher") and lines[2].endswith("-> held")
-    committed["arm − other"]["notebook"] = "+0.200 ± 0.010 (higher)"  # a stale file is refused
+    committed["arm − other"] = ("+0.200 ± 0.010 (higher)", "+0.080 ± 0.010 (higher)", "held")  # a stale file
     with pytest.raises(RuntimeError, match="make replicate-results"):
         result.verdicts()
 
 
-def test_committed_replication_reads_notebook_01s_rows(tmp_path, monkeypatch):
-    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
-    (tmp_path / "benchmarks" / "results" / "replication.md").write_text(
-        "# Verdicts\n\n## 01_word_embeddings\n2 claims, 5 s on this machine.\n"
-        "| claim | notebook's seeds | fresh seeds | status |\n|---|---|---|---|\n"
-        "| a − b, WordSim-353 | +0.1 (higher) | +0.2 (higher) | held |\n"
-        "| c | 0.5 ± 0.1 (above 0.4 by 1.0 SE) | 0.3 ± 0.1 (not above 0.4 by 1 SE (margin -1.0 SE)) | flipped |\n"
-        "\n## 02_text_cnn\n| x | +1 | +1 | held |\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setattr(experiments, "PROJECT_ROOT", tmp_path)
-    rows = experiments.committed_replication()
-    assert set(rows) == {"a − b, WordSim-353", "c"}
-    assert rows["c"]["status"] == "flipped" and rows["a − b, WordSim-353"]["fresh"] == "+0.2 (higher)"
+def test_committed_replication_is_empty_before_notebook_01s_section_exists(tmp_path, monkeypatch):
+    table = tmp_path / "replication.md"
+    table.write_text("# Verdicts\n\n## 02_text_cnn\n| x | +1 | +1 | held |\n", encoding="utf-8")
+    monkeypatch.setattr(evidence, "REPLICATION_TABLE", table)
+    monkeypatch.setattr(evidence.committed_verdicts, "__defaults__", (table,))
+    assert experiments.committed_replication() == {}
+    table.write_text("## 01_word_embeddings\n| a − b | +0.1 (higher) | +0.2 (higher) | held |\n", encoding="utf-8")
+    assert experiments.committed_replication() == {"a − b": ("+0.1 (higher)", "+0.2 (higher)", "held")}
 
 
 def test_registration_for_make_replicate():

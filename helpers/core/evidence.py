@@ -15,9 +15,11 @@ Every notebook compares arms the same way (``../shared/EVIDENCE.md`` in the proj
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,12 +32,15 @@ __all__ = [
     "Difference",
     "Replication",
     "Study",
+    "check_replicated",
+    "committed_verdicts",
     "mean_and_standard_error",
     "paired_difference",
     "replicate",
     "replication_status",
 ]
 
+REPLICATION_TABLE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "replication.md"
 ESTABLISHED = 3.0  # standard errors from 0 for a direction to be asserted
 SUGGESTIVE = 2.0  # below this, "no difference at this scale"
 
@@ -188,13 +193,16 @@ class Replication:
     """A notebook's studies, the seeds it uses and the fresh seeds ``make replicate`` uses instead.
 
     ``notebook_seeds``/``fresh_seeds`` are whatever the studies take: ``range(5)`` and ``range(100, 105)``,
-    or a fold-shuffle seed for a cross-validated notebook.
+    or a fold-shuffle seed for a cross-validated notebook. ``threads``: the PyTorch threads the notebook runs
+    on (``setup_notebook(threads=...)``); :func:`replicate` uses the same, because a matrix product split over
+    another number of threads adds in another order, and the notebook checks its numbers against the table's.
     """
 
     notebook: str
     notebook_seeds: Any
     fresh_seeds: Any
     studies: Sequence[Study]
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -227,19 +235,80 @@ def replicate(
     ``report`` is called with each line as soon as its study is done (the command line prints them).
     """
     lines = []
-    for study in replication.studies:
-        if studies is not None and study.name not in studies:
-            continue
-        start = time.perf_counter()
-        notebook_seeds = replication.notebook_seeds if study.notebook_seeds is None else study.notebook_seeds
-        fresh_seeds = replication.fresh_seeds if study.fresh_seeds is None else study.fresh_seeds
-        original, fresh = study.run(notebook_seeds), study.run(fresh_seeds)
-        seconds = time.perf_counter() - start
-        if set(original) != set(fresh):
-            raise RuntimeError(f"study {study.name!r} returned different claims for the two seed sets")
-        label = replication.notebook[:2]
-        done = [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
-        for line in done if report is not None else ():
-            report(line)
-        lines += done
+    threads = torch.get_num_threads()
+    torch.set_num_threads(replication.threads)
+    try:
+        for study in replication.studies:
+            if studies is None or study.name in studies:
+                lines += _replicate_study(replication, study, report)
+    finally:
+        torch.set_num_threads(threads)
     return lines
+
+
+def _replicate_study(
+    replication: Replication, study: Study, report: Callable[[ClaimLine], object] | None
+) -> list[ClaimLine]:
+    start = time.perf_counter()
+    notebook_seeds = replication.notebook_seeds if study.notebook_seeds is None else study.notebook_seeds
+    fresh_seeds = replication.fresh_seeds if study.fresh_seeds is None else study.fresh_seeds
+    original, fresh = study.run(notebook_seeds), study.run(fresh_seeds)
+    seconds = time.perf_counter() - start
+    if set(original) != set(fresh):
+        raise RuntimeError(f"study {study.name!r} returned different claims for the two seed sets")
+    label = replication.notebook[:2]
+    lines = [ClaimLine(label, name, original[name], fresh[name], seconds / len(original)) for name in original]
+    for line in lines if report is not None else ():
+        report(line)
+    return lines
+
+
+def committed_verdicts(notebook: str, path: str | Path = REPLICATION_TABLE) -> dict[str, tuple[str, str, str]]:
+    """The committed ``make replicate`` table's section ``notebook`` (e.g. ``"05_transformer"``):
+    ``{claim: (on the notebook's seeds, on the fresh seeds, status)}``, as ``scripts/replicate.py
+    --write-results`` wrote it. A notebook compares the first column with its own run, so a table older than the
+    code fails there, and states a direction only where the status is ``held``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make replicate-results` and commit it")
+    text = path.read_text(encoding="utf-8")
+    section = re.search(rf"^## {re.escape(notebook)}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if section is None:
+        raise ValueError(
+            f"{path} has no section {notebook!r}: run `make replicate-results NOTEBOOKS=notebooks/{notebook}.ipynb`"
+        )
+    verdicts = {}
+    for line in section.group(1).splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("|") and len(cells) == 4 and cells[3] in ("held", "weaker", "flipped", "stronger"):
+            verdicts[cells[0]] = (cells[1], cells[2], cells[3])
+    return verdicts
+
+
+def check_replicated(
+    notebook: str, claims: Mapping[str, Claim], asserted: Sequence[str], path: str | Path = REPLICATION_TABLE
+) -> None:
+    """Check a notebook's run against the committed ``make replicate`` table (section ``notebook``).
+
+    Every claim of ``claims`` must be in the table with this run's value on the notebook's seeds (else the table
+    is older than the code), and every name in ``asserted`` (the directions and bounds the notebook asserts)
+    must have ``held`` on the fresh seeds. Raises ``AssertionError`` saying which claim and what to do.
+    """
+    verdicts = committed_verdicts(notebook, path)
+    fix = f"run `make replicate-results NOTEBOOKS=notebooks/{notebook}.ipynb` and commit benchmarks/results/"
+    for name, claim in claims.items():
+        if name not in verdicts:
+            raise AssertionError(f"{name!r} is not in the committed table of {notebook}: {fix}")
+        if verdicts[name][0] != str(claim):
+            raise AssertionError(
+                f"{name!r}: the committed table has {verdicts[name][0]!r} on the notebook's seeds, this run "
+                f"{str(claim)!r}: {fix} (or run on the kind of CPU that made the table)"
+            )
+    for name in asserted:
+        if name not in claims:
+            raise AssertionError(f"{name!r} is asserted but is not one of the study's claims")
+        if verdicts[name][2] != "held":
+            raise AssertionError(
+                f"{name!r} is asserted, but on fresh seeds it came out {verdicts[name][2]!r}: state it as "
+                "suggestive, or not at all"
+            )

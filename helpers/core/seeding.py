@@ -56,6 +56,14 @@ SEED_STREAMS: dict[str, SeedStream] = {
     "stacked_gans.noise": SeedStream(20_000),  # one noise stream per stack, keyed by the stack's size
     "stacked_gans.probe_noise": SeedStream(7, seed_step=0),  # the same evaluation noise for every run
     "rebalancing.minibatches": SeedStream(40_000),  # keyed by the number of stacked seeds
+    # the papers' ring and grid settings (helpers.gan_minimax.paper_settings), per seed: layer `index` of each
+    # player, the data set (index 0), its packing (1) and epoch order (2), the training noise (0) and fresh
+    # checkpoint noise (1); the probe noise is one draw shared by every seed, as in PacGAN's code
+    "paper_gans.generator_init": SeedStream(100_000),
+    "paper_gans.discriminator_init": SeedStream(200_000),
+    "paper_gans.data": SeedStream(300_000),
+    "paper_gans.noise": SeedStream(400_000),
+    "paper_gans.probe_noise": SeedStream(500_000, seed_step=0),
     # the date task: which formats are held out, and the examples of each split
     "dates.format_shuffle": SeedStream(1),
     "dates.validation": SeedStream(1001),

@@ -31,6 +31,7 @@ import inspect
 import math
 import numbers
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ __all__ = ["Behaviour", "Case", "Exercise", "Mistake", "Prediction", "Report"]
 PASS, HINT, NOT_YET = "pass", "hint", "not yet"
 _PACKAGE = str(Path(__file__).resolve().parent)  # frames of the graders themselves are not the learner's
 _TORCH = str(Path(torch.__file__).resolve().parent)
+# A verdict is printed wrapped at word boundaries: JupyterLab breaks a long output line wherever the window
+# ends, mid-word ("differenc|e"). Continuation lines are indented by CONTINUATION (tests/nbval_sanitize.cfg
+# joins them again, so a committed verdict printed on one line still compares equal).
+WRAP_WIDTH = 88
+CONTINUATION = "    "
 NO_GRADIENT = "no gradient flows: did you leave PyTorch (NumPy, .item())?"
 GRADIENT_DIFFERS = "the gradient differs: check detach() / the sign"
 
@@ -82,6 +88,23 @@ class Report:
 
     def __str__(self) -> str:
         return f"{self.status.upper()} · {self.exercise}: {self.message}"
+
+    def wrapped(self, width: int = WRAP_WIDTH) -> str:
+        """The verdict as printed: lines of at most ``width`` characters, broken between words only.
+
+        A single word longer than ``width`` (a long path) stays whole on a line of its own; a line break the
+        message already has is kept.
+        """
+        return "\n".join(
+            textwrap.fill(
+                line,
+                width=width,
+                subsequent_indent=CONTINUATION,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            for line in str(self).split("\n")
+        )
 
 
 def _is_stub_value(value: object) -> bool:
@@ -392,7 +415,7 @@ class Exercise:
         self.argument_names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
     def __call__(self, function: Callable[..., Any]) -> None:
-        print(self.assess(function))
+        print(self.assess(function).wrapped())
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: call it with your function>"
@@ -602,7 +625,7 @@ class Prediction:
         self.wrong_answers, self.explanation = wrong_answers, explanation
 
     def __call__(self, answer: object) -> None:
-        print(self.assess(answer))
+        print(self.assess(answer).wrapped())
 
     def __repr__(self) -> str:
         return f"<prediction {self.name}: call it with your number>"
@@ -679,7 +702,7 @@ class Behaviour:
         self.mistakes, self.callable_answer = tuple(mistakes), callable_answer
 
     def __call__(self, answer: Any) -> None:
-        print(self.assess(answer))
+        print(self.assess(answer).wrapped())
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: call it with your answer>"

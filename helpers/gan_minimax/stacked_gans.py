@@ -38,7 +38,14 @@ from helpers.gan_minimax.minimax import discriminator_loss, generator_loss
 from helpers.gan_minimax.mode_metrics import mode_coverage, sample_mixture
 from helpers.training import optimizer_step, train
 
-__all__ = ["RingHistory", "StackedLinear", "StackedMLP", "final_metrics", "train_stacked_gans"]
+__all__ = [
+    "RingHistory",
+    "StackedBatchNorm",
+    "StackedLinear",
+    "StackedMLP",
+    "final_metrics",
+    "train_stacked_gans",
+]
 
 
 class StackedLinear(nn.Module):
@@ -58,38 +65,81 @@ class StackedLinear(nn.Module):
         stream: str = "stacked_mlp.init",
         index: int = 0,
         first_seed: int = 0,
+        init_std: float | None = None,
+        orthogonal_gain: float | None = None,
+        bias: bool = True,
     ):
         super().__init__()
         for name, value in (("seeds", seeds), ("fan_in", fan_in), ("fan_out", fan_out)):
             check_positive_int(value, name)
+        if init_std is not None and orthogonal_gain is not None:
+            raise ValueError("give init_std (N(0, std²) weights) or orthogonal_gain, not both")
         bound = 1 / math.sqrt(fan_in)  # nn.Linear's default: U(-1/√fan_in, 1/√fan_in) for weight and bias
         weights, biases = [], []
         for seed in range(first_seed, first_seed + seeds):
             generator = torch_generator(seed, stream, index)
-            weights.append((torch.rand(fan_in, fan_out, generator=generator) * 2 - 1) * bound)
-            biases.append((torch.rand(1, fan_out, generator=generator) * 2 - 1) * bound)
+            if init_std is not None:  # N(0, init_std²) weights and zero biases (PacGAN's IsotropicGaussian(0.02))
+                weights.append(
+                    check_positive_number(init_std, "init_std") * torch.randn(fan_in, fan_out, generator=generator)
+                )
+                biases.append(torch.zeros(1, fan_out))
+            elif orthogonal_gain is not None:  # an orthogonal matrix times the gain, zero biases (Unrolled GAN)
+                weight = torch.empty(fan_out, fan_in)
+                nn.init.orthogonal_(
+                    weight, check_positive_number(orthogonal_gain, "orthogonal_gain"), generator=generator
+                )
+                weights.append(weight.T.contiguous())
+                biases.append(torch.zeros(1, fan_out))
+            else:
+                weights.append((torch.rand(fan_in, fan_out, generator=generator) * 2 - 1) * bound)
+                biases.append((torch.rand(1, fan_out, generator=generator) * 2 - 1) * bound)
         self.weight = nn.Parameter(torch.stack(weights))  # (seeds, fan_in, fan_out)
-        self.bias = nn.Parameter(torch.stack(biases))  # (seeds, 1, fan_out)
+        # (seeds, 1, fan_out); bias=False: none (a layer followed by batch norm, whose shift is the bias)
+        self.bias = nn.Parameter(torch.stack(biases)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:  # (seeds, chunks, batch, fan_in): the chunks share the seed's weights
+            return self(x.flatten(1, 2)).unflatten(1, x.shape[1:3])
+        if self.bias is None:
+            return torch.bmm(x, self.weight)  # (seeds, batch, fan_out)
         return torch.baddbmm(self.bias, x, self.weight)  # (seeds, batch, fan_out)
 
 
 class StackedBatchNorm(nn.Module):
-    """Batch norm over each seed's own batch: (seeds, batch, features), batch statistics always.
+    """Batch norm over each seed's own batch: (seeds, batch, features), batch statistics by default.
 
-    PacGAN's generator uses batch norm with the batch's statistics; samples are drawn in batches of
-    2,500, so the statistics are those of a large batch there too.
+    PacGAN's generator uses batch norm with the batch's statistics in training; samples are drawn in
+    batches of 2,500, so the statistics are those of a large batch there too. With ``momentum`` set, the
+    module also keeps population statistics as PacGAN's code (the Blocks library) does: running averages of
+    the batch mean and of the batch standard deviation √(var + eps), ``p ← (1 - momentum) p + momentum m``,
+    used in eval mode. A 4-D input (seeds, chunks, batch, features) is normalised per chunk (PacGAN-m
+    applies G to each of its m noise batches separately), and the running averages take the chunks' mean.
     """
 
-    def __init__(self, seeds: int, features: int):
+    def __init__(self, seeds: int, features: int, *, eps: float = 1e-5, momentum: float | None = None):
         super().__init__()
         self.scale = nn.Parameter(torch.ones(seeds, 1, features))
         self.shift = nn.Parameter(torch.zeros(seeds, 1, features))
+        self.eps, self.momentum = check_positive_number(eps, "eps"), momentum
+        if momentum is not None:
+            check_probability(momentum, "momentum")
+            self.register_buffer("population_mean", torch.zeros(seeds, 1, features))
+            self.register_buffer("population_std", torch.ones(seeds, 1, features))
 
     def forward(self, x: Tensor) -> Tensor:
-        mean, variance = x.mean(dim=1, keepdim=True), x.var(dim=1, unbiased=False, keepdim=True)
-        return (x - mean) * torch.rsqrt(variance + 1e-5) * self.scale + self.shift
+        shape = (x.shape[0], *[1] * (x.dim() - 2), x.shape[-1])  # scale and shift broadcast over chunks
+        scale, shift = self.scale.view(shape), self.shift.view(shape)
+        if self.momentum is not None and not self.training:
+            mean, std = self.population_mean.view(shape), self.population_std.view(shape)
+            return (x - mean) / std * scale + shift
+        mean, variance = x.mean(dim=-2, keepdim=True), x.var(dim=-2, unbiased=False, keepdim=True)
+        if self.momentum is not None:
+            with torch.no_grad():  # the chunks' mean statistics, (seeds, 1, features)
+                batch_mean = mean.reshape(x.shape[0], -1, x.shape[-1]).mean(1, keepdim=True)
+                batch_std = (variance + self.eps).sqrt().reshape(x.shape[0], -1, x.shape[-1]).mean(1, keepdim=True)
+                self.population_mean.lerp_(batch_mean, self.momentum)
+                self.population_std.lerp_(batch_std, self.momentum)
+        return (x - mean) * torch.rsqrt(variance + self.eps) * scale + shift
 
 
 class StackedMLP(nn.Sequential):
@@ -148,9 +198,17 @@ class RingHistory:
     d_fake: list[Tensor] = field(default_factory=list)
     d_slope: list[Tensor] = field(default_factory=list)
     g_grad_norm: list[Tensor] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # process CPU time since training began (where recorded)
 
     def stacked(self, name: str) -> Tensor:
         return torch.stack(getattr(self, name))
+
+    def last_coverage(self) -> dict[str, float]:
+        """The last checkpoint's modes covered and high-quality share, mean over seeds (what a bar shows)."""
+        return {
+            "modes": float((self.counts[-1] > 0).sum(1).float().mean()),
+            "high_quality": float(self.high_quality[-1].mean()),
+        }
 
 
 def _draw(count: int, seeds: int, sampler: Callable[[int, torch.Generator], Tensor], generators: list) -> Tensor:
@@ -279,16 +337,10 @@ def train_stacked_gans(
             history.g_grad_norm.append(_per_seed_norm(list(generator.parameters())).cpu())
         return {"d_loss": float(d_loss.detach()) / seeds, "g_loss": float(g_loss.detach()) / seeds}
 
-    def final_state() -> dict[str, float]:  # shown when the bar closes: the last checkpoint's coverage
-        return {
-            "modes": float((history.counts[-1] > 0).sum(1).float().mean()),
-            "high_quality": float(history.high_quality[-1].mean()),
-        }
-
     train(
         step,
         range(1, steps + 1),
-        evaluate=final_state,
+        evaluate=history.last_coverage,  # shown when the bar closes
         model=nn.ModuleList([generator, discriminator]),
         description=description,
         show_progress=bool(description),
@@ -296,14 +348,15 @@ def train_stacked_gans(
     return generator, history
 
 
-def final_metrics(history: RingHistory, modes_total: int) -> dict[str, Tensor]:
-    """Per-seed metrics at the end of training: ``modes``, ``high_quality``, ``reverse_kl`` (each (seeds,))."""
-    counts = history.counts[-1].double()  # (seeds, modes)
+def final_metrics(history: RingHistory, modes_total: int, *, checkpoint: int = -1) -> dict[str, Tensor]:
+    """Per-seed metrics at the end of training (or at ``checkpoint``, an index into ``history.steps``): ``modes``,
+    ``high_quality``, ``reverse_kl`` (each (seeds,))."""
+    counts = history.counts[checkpoint].double()  # (seeds, modes)
     p = counts / counts.sum(1, keepdim=True).clamp_min(1)
     reverse_kl = torch.special.xlogy(p, p * modes_total).sum(1)
     reverse_kl = torch.where(counts.sum(1) > 0, reverse_kl, torch.full_like(reverse_kl, math.log(modes_total)))
     return {
         "modes": (counts > 0).sum(1).double(),
-        "high_quality": history.high_quality[-1].double(),
+        "high_quality": history.high_quality[checkpoint].double(),
         "reverse_kl": reverse_kl,
     }

@@ -11,13 +11,14 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.core import numpy_generator, seed_torch, torch_generator
+from helpers.core import check_positive_int, numpy_generator, seed_torch, torch_generator, training_mode
 from helpers.core.evidence import Bound, Claim, Replication, Study, paired_difference
 from helpers.data.readers import read_rotten_tomatoes
 from helpers.data.text import Vocabulary, pad_batch, padded_loader, tokenize
@@ -28,6 +29,7 @@ from helpers.self_attention.tasks import (
     BagOfWordsTagger,
     SeedStack,
     induction_batch,
+    mean_ablated,
     seed_summed_cross_entropy,
 )
 from helpers.text_cnn.linear_baselines import BagOfWords
@@ -39,6 +41,7 @@ __all__ = [
     "InductionStudy",
     "MovieReviewStudy",
     "RetrievalStudy",
+    "induction_ablations",
     "induction_study",
     "movie_review_split",
     "order_free_accuracy",
@@ -156,7 +159,8 @@ def retrieval_study(
 
 @dataclass
 class InductionStudy:
-    """Test accuracy ``(seeds,)`` of each model on held-out sequences, and the trained seed stacks."""
+    """Test accuracy ``(seeds,)`` of each model on held-out sequences, its curve during training, the two-layer
+    model's accuracy under mean ablations, and the trained seed stacks."""
 
     accuracy: dict[str, Tensor]
     stacks: dict[str, SeedStack]
@@ -164,6 +168,9 @@ class InductionStudy:
     test_tokens: Tensor
     test_targets: Tensor
     chance: float
+    curve_steps: list[int]  # the steps after which the held-out accuracy was measured during training
+    curves: dict[str, Tensor]  # (len(curve_steps), seeds): each model's held-out accuracy after those steps
+    ablated: dict[str, Tensor]  # (seeds,): the two-layer model's accuracy with one head mean-ablated somewhere
     claims: dict[str, Claim] = field(default_factory=dict)
 
 
@@ -189,12 +196,16 @@ def induction_study(
     steps: int = 300,
     batch: int = 64,
     test_sequences: int = 2000,
+    record_every: int = 10,
     show_progress: bool = False,
 ) -> InductionStudy:
     """Olsson et al. (2022)'s induction task: 2 attention layers against 1, the notes' formula and a bag of words.
 
     Each model's seeds train together (:class:`helpers.self_attention.tasks.SeedStack`): ``steps`` steps of
-    ``batch`` fresh sequences per seed, Adam, lr 3e-3; accuracy over the answers of ``test_sequences`` held out.
+    ``batch`` fresh sequences per seed, Adam, lr 3e-3; accuracy over the answers of ``test_sequences`` held out,
+    also after every ``record_every`` steps (the curve that shows when the induction head forms). Then the
+    two-layer model's heads are mean-ablated (:func:`helpers.self_attention.tasks.mean_ablated`) one at a time,
+    at the positions the two-layer mechanism says each one is needed and where it is not.
     """
     seeds = list(seeds)
     task_data = torch_generator(seeds[0] + 1)
@@ -216,25 +227,31 @@ def induction_study(
         ),
         "bag of words": lambda: BagOfWordsTagger(vocabulary_size, d_model=d_model),
     }
-    stacks, accuracy = {}, {}
+    stacks, accuracy, curves = {}, {}, {}
     answered = test_targets != IGNORE
+    curve_steps = list(range(record_every, steps + 1, check_positive_int(record_every, "record_every")))
+
+    def held_out_accuracy(stack: SeedStack) -> Tensor:  # (seeds,)
+        stack.shared_inputs = True  # every seed answers the same held-out sequences
+        with training_mode(stack, False), torch.no_grad():
+            predictions = stack(test_tokens).argmax(dim=-1)  # (seeds, test_sequences, 2 half)
+        stack.shared_inputs = False
+        return ((predictions == test_targets) & answered).sum(dim=(1, 2)) / answered.sum()
+
     for name, make_model in models.items():
         stack = SeedStack(make_model, seeds)
         optimizer = torch.optim.Adam(stack.parameters(), lr=3e-3)
-        train(
-            supervised_step(stack, optimizer, seed_summed_cross_entropy),
-            batches,
-            description=name,
-            show_progress=show_progress,
-        )
+        step = supervised_step(stack, optimizer, seed_summed_cross_entropy)
+        curve: list[Tensor] = []
+        recording_step = _measured_every(step, record_every, partial(held_out_accuracy, stack), curve)
+        train(recording_step, batches, description=name, show_progress=show_progress)
         stack.eval()
-        stack.shared_inputs = True  # every seed answers the same held-out sequences
-        with torch.no_grad():
-            predictions = stack(test_tokens).argmax(dim=-1)  # (seeds, test_sequences, 2 half)
-        accuracy[name] = ((predictions == test_targets) & answered).sum(dim=(1, 2)) / answered.sum()
+        accuracy[name] = held_out_accuracy(stack)
+        curves[name] = torch.stack(curve)  # (len(curve_steps), seeds)
         stacks[name] = stack
     chance = order_free_accuracy(test_tokens, test_targets, half)
-    study = InductionStudy(accuracy, stacks, models, test_tokens, test_targets, chance)
+    ablated = _induction_ablations(stacks["2 layers"], models["2 layers"], test_tokens, test_targets, half)
+    study = InductionStudy(accuracy, stacks, models, test_tokens, test_targets, chance, curve_steps, curves, ablated)
     for other in ("1 layer", "2 layers, notes' formula", "bag of words"):
         study.claims[f"induction accuracy, 2 layers − {other}"] = paired_difference(
             accuracy["2 layers"], accuracy[other]
@@ -244,7 +261,65 @@ def induction_study(
             accuracy[name], torch.full_like(accuracy[name], chance)
         )
     study.claims["induction accuracy, 2 layers"] = Bound.of(accuracy["2 layers"], above=0.95)
+    for arm in ("layer 1, at the keys layer 2 reads", "layer 2, every position"):
+        study.claims[f"induction accuracy, 2 layers − {arm} mean-ablated"] = paired_difference(
+            accuracy["2 layers"], ablated[arm]
+        )
+        study.claims[f"induction accuracy, {arm} mean-ablated − 1 layer"] = paired_difference(
+            ablated[arm], accuracy["1 layer"]
+        )
+        study.claims[f"induction accuracy, {arm} mean-ablated"] = Bound.of(ablated[arm], below=0.35)
+    study.claims["induction accuracy lost, layer 1 at the other positions mean-ablated"] = Bound.of(
+        accuracy["2 layers"] - ablated["layer 1, at the other positions"], below=0.05
+    )
     return study
+
+
+def _measured_every(step: Callable, every: int, measure: Callable[[], Tensor], into: list[Tensor]) -> Callable:
+    """``step``, with ``measure()`` appended to ``into`` after every ``every`` calls. The measurement draws no
+    random numbers and leaves the model's mode as it found it, so the training is the same with or without it."""
+    calls = 0
+
+    def measured_step(batch: object) -> object:
+        nonlocal calls
+        metrics = step(batch)
+        calls += 1
+        if calls % every == 0:
+            into.append(measure())
+        return metrics
+
+    return measured_step
+
+
+def induction_ablations(half: int) -> dict[str, tuple[int, slice]]:
+    """Each mean ablation of the two-layer model: arm -> (layer, query positions), for sequences of 2 × ``half``.
+
+    Layer 2 reads the answer at the key 1 + the earlier occurrence of the current token, which is always in the
+    first half (0 .. half - 1): so the keys it reads are positions 1 .. half, and layer 1's output anywhere else
+    is never such a key.
+    """
+    return {
+        "layer 1, every position": (0, slice(None)),
+        "layer 1, at the keys layer 2 reads": (0, slice(1, half + 1)),
+        "layer 1, at the other positions": (0, slice(half + 1, 2 * half)),
+        "layer 2, every position": (1, slice(None)),
+    }
+
+
+def _induction_ablations(
+    stack: SeedStack, make_model: Callable[[], nn.Module], tokens: Tensor, targets: Tensor, half: int
+) -> dict[str, Tensor]:
+    """Held-out accuracy ``(seeds,)`` of each copy of the two-layer model under each mean ablation."""
+    answered = targets != IGNORE
+    arms = induction_ablations(half)
+    ablated = {arm: [] for arm in arms}
+    for index in range(len(stack.seeds)):
+        model = stack.copy_of(index, make_model).eval()
+        for arm, (layer, positions) in arms.items():
+            with mean_ablated(model, layer, positions), torch.no_grad():
+                correct = (model(tokens).argmax(dim=-1) == targets) & answered
+            ablated[arm].append(correct.sum() / answered.sum())
+    return {arm: torch.stack(values) for arm, values in ablated.items()}
 
 
 # --- section 8: attention pooling on movie reviews ------------------------------------------------------

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +43,7 @@ __all__ = [
     "SeedStack",
     "induction_batch",
     "induction_targets_by_loop",
+    "mean_ablated",
     "notes_attention",
     "seed_summed_cross_entropy",
 ]
@@ -135,6 +137,35 @@ class AttentionOnly(nn.Module):
             weights.append(layer_weights)
         logits = self.unembed(x)  # (batch, seq, vocabulary_size)
         return (logits, weights) if return_weights else logits
+
+
+@contextmanager
+def mean_ablated(model: AttentionOnly, layer: int, positions: slice = slice(None)) -> Iterator[AttentionOnly]:
+    """Inside the ``with`` block, the head of ``layer`` (0 = the first) writes, at the query ``positions``, its
+    mean output over the batch at each position instead of what it computed (mean ablation).
+
+    What the rest of the model could read from that head there is removed; the head's average contribution
+    stays, so the model is not pushed off the inputs it was trained on (as zeroing would). An intervention:
+    if the accuracy falls, the model *used* what the head computed there, whatever its attention map shows.
+    """
+    if not isinstance(model, AttentionOnly):
+        raise TypeError(f"mean_ablated needs an AttentionOnly model, got {type(model).__name__}")
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(model.layers):
+        raise ValueError(f"layer must be an int in 0..{len(model.layers) - 1} (0 = the first layer), got {layer!r}")
+    if not isinstance(positions, slice):
+        raise TypeError(f"positions must be a slice of query positions, e.g. slice(1, 9), got {positions!r}")
+
+    def replace_by_mean(module: nn.Module, inputs: tuple, output: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        attended, weights = output  # (batch, seq, d_model), (batch, seq, seq)
+        attended = attended.clone()
+        attended[:, positions] = attended[:, positions].mean(dim=0, keepdim=True)
+        return attended, weights
+
+    handle = model.layers[layer].register_forward_hook(replace_by_mean)
+    try:
+        yield model
+    finally:
+        handle.remove()
 
 
 class BagOfWordsTagger(nn.Module):

@@ -2,9 +2,11 @@
 
 It redraws one line in place with a carriage return at fixed fractions of the work (never on a
 timer) and shows counts and metrics, never times or rates: the text a notebook stores is
-therefore identical from run to run. The test configuration keeps only what the reader finally
-sees (the text after the last carriage return of a line), so a notebook saved from JupyterLab,
-which drops overwritten text, compares equal to a fresh run, which keeps it.
+therefore identical from run to run. Before each redraw it blanks the line it drew last, so a
+shorter line never leaves the end of a longer one on screen ("loss 5.4532" is not shown as
+"loss 5.45323"). nbval keeps only what follows a line's last carriage return, which is exactly
+what the reader finally sees, so a notebook saved from JupyterLab (which drops overwritten text)
+compares equal to a fresh run (which keeps it).
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ class ProgressBar:
         self.done = 0
         self._next_draw = 1
         self.metrics: dict[str, float] = {}
+        self._drawn = 0  # the length of the line on screen, which the next redraw blanks first
+
+    def _draw(self, end: str = "") -> None:
+        line = self._line()
+        blank = "\r" + " " * self._drawn if self._drawn else ""
+        self.stream.write(f"{blank}\r{line}{end}")
+        self.stream.flush()
+        self._drawn = 0 if end else len(line)
 
     def _line(self) -> str:
         filled = BAR_WIDTH * self.done // self.total
@@ -53,15 +63,13 @@ class ProgressBar:
         self.metrics.update(metrics)
         # Redraw points depend only on counts, so the same run always prints the same text.
         if self.done * self.redraws >= self._next_draw * self.total and self.done < self.total:
-            self.stream.write("\r" + self._line())
-            self.stream.flush()
+            self._draw()
             self._next_draw = self.done * self.redraws // self.total + 1
 
     def close(self, **metrics: float) -> None:
         """Draw the final state (with any end-of-run metrics) and end the line."""
         self.metrics.update(metrics)
-        self.stream.write("\r" + self._line() + "\n")
-        self.stream.flush()
+        self._draw(end="\n")
 
 
 def progress(items: Iterable[T], description: str = "", total: int | None = None) -> Iterator[T]:

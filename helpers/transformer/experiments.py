@@ -21,17 +21,14 @@ not depend on the number of workers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from helpers.core.evidence import Bound, Claim, Replication, Study, paired_difference
-from helpers.data import PROJECT_ROOT
 from helpers.training.workers import map_in_processes
 from helpers.transformer.dates import DATE_FORMATS, DateTask, date_task, format_date
 from helpers.transformer.recurrent import GRUTranslator
@@ -57,7 +54,6 @@ __all__ = [
     "make_gru",
     "notebook_task",
     "pairs_of",
-    "replication_record",
     "swap_measures",
     "swapped_dates",
     "train_first_epoch",
@@ -319,26 +315,6 @@ def first_epoch_study(seeds: Sequence[int] = range(5), *, workers: int = 2) -> F
         torch.tensor([scores[model, seed] for seed in seeds], dtype=torch.float64) for model in FIRST_EPOCH_MODELS
     )
     return FirstEpochStudy(seeds, transformer, gru, first_epoch_claims(transformer, gru))
-
-
-def replication_record(
-    path: str | Path = PROJECT_ROOT / "benchmarks" / "results" / "replication.md", notebook: str = "05_transformer"
-) -> dict[str, tuple[str, str, str]]:
-    """The committed ``make replicate`` table of ``notebook``: ``{claim: (notebook's seeds, fresh seeds, status)}``.
-
-    The notebook checks the first column against its own run, so a table older than the code fails there.
-    """
-    text = Path(path).read_text(encoding="utf-8")
-    sections = re.split(r"^## ", text, flags=re.M)
-    section = next((part for part in sections if part.startswith(f"{notebook}\n")), None)
-    if section is None:
-        raise ValueError(f"{path} has no section {notebook!r}: run scripts/replicate.py with --write-results")
-    record = {}
-    for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 4 and cells[0] != "claim" and not set(cells[0]) <= {"-"}:
-            record[cells[0]] = (cells[1], cells[2], cells[3])
-    return record
 
 
 REPLICATION = Replication(

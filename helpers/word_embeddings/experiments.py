@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,8 +30,15 @@ import numpy as np
 import torch
 
 from helpers.core import seed_torch
-from helpers.core.evidence import Bound, Difference, Replication, Study, mean_and_standard_error, paired_difference
-from helpers.data import PROJECT_ROOT
+from helpers.core.evidence import (
+    Bound,
+    Difference,
+    Replication,
+    Study,
+    committed_verdicts,
+    mean_and_standard_error,
+    paired_difference,
+)
 from helpers.data.readers import read_wikipedia_sentences
 from helpers.data.text import Vocabulary
 from helpers.training.workers import map_in_processes
@@ -376,16 +382,17 @@ class StudyResult:
             if line is None:
                 lines.append(f"{name}: {claim}")
                 continue
-            if line["notebook"] != str(claim):
+            on_notebook_seeds, on_fresh_seeds, status = line
+            if on_notebook_seeds != str(claim):
                 raise RuntimeError(
-                    f"benchmarks/results/replication.md holds {line['notebook']!r} for {name!r} on seeds "
+                    f"benchmarks/results/replication.md holds {on_notebook_seeds!r} for {name!r} on seeds "
                     f"{_seed_range(self.seeds)}, but this run gives {str(claim)!r}: run `make replicate-results "
                     "NOTEBOOKS=notebooks/01_word_embeddings.ipynb` and commit the file"
                 )
-            lines.append(f"{name}: {standing(claim, line['status'])}")
+            lines.append(f"{name}: {standing(claim, status)}")
             lines.append(f"    seeds {_seed_range(self.seeds)}: {claim}")
             fresh = _seed_range(list(REPLICATION.fresh_seeds))
-            lines.append(f"    seeds {fresh} (make replicate): {line['fresh']} -> {line['status']}")
+            lines.append(f"    seeds {fresh} (make replicate): {on_fresh_seeds} -> {status}")
         return "\n".join(lines)
 
     def values(self, row: str, column: str) -> list[float]:
@@ -422,22 +429,13 @@ def _seed_range(seeds: Sequence[int]) -> str:
     return ", ".join(map(str, seeds))
 
 
-def committed_replication() -> dict[str, dict[str, str]]:
-    """Notebook 01's rows of the committed ``benchmarks/results/replication.md``: claim -> its three columns.
-
-    ``make replicate-results`` writes them, rerunning these studies on seeds 0–4 and 100–104.
-    """
-    path = PROJECT_ROOT / "benchmarks" / "results" / "replication.md"
-    if not path.exists():
+def committed_replication() -> dict[str, tuple[str, str, str]]:
+    """Notebook 01's rows of the committed ``benchmarks/results/replication.md`` (``make replicate-results``
+    writes them, rerunning these studies on seeds 0–4 and 100–104); ``{}`` before the section exists."""
+    try:
+        return committed_verdicts("01_word_embeddings")
+    except (FileNotFoundError, ValueError):
         return {}
-    text = path.read_text(encoding="utf-8")
-    section = re.search(r"^## 01_word_embeddings\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
-    rows = {}
-    for line in section.group(1).splitlines() if section else []:
-        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        if len(cells) == 4 and cells[3] in ("held", "weaker", "flipped", "stronger"):
-            rows[cells[0]] = {"notebook": cells[1], "fresh": cells[2], "status": cells[3]}
-    return rows
 
 
 def _null_limit(pairs: int, seeds: int) -> float:
