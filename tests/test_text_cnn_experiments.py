@@ -4,7 +4,6 @@ paper's formula, the studies' plumbing on a tiny stand-in data set, and what mak
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 from pathlib import Path
@@ -138,19 +137,6 @@ def test_standings_follow_the_rule() -> None:
     assert result.stale({}) == list(result.claims)  # nothing committed: every claim needs a replication
 
 
-def test_committed_replication_reads_what_replicate_writes(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("replicate_script", ROOT / "scripts" / "replicate.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    claim, fresh = Difference(3.1, 0.5, 5), Difference(2.0, 0.4, 5)
-    line = type("Line", (), {"claim": "a − b {3,4,5}", "on_notebook_seeds": claim, "on_fresh_seeds": fresh})()
-    line.status = "weaker"
-    path = tmp_path / "replication.md"
-    path.write_text(script.merge("", {"02_text_cnn": script.section("02_text_cnn", [line], 1.0)}), encoding="utf-8")
-    assert experiments.committed_replication(path) == {"a − b {3,4,5}": (str(claim), str(fresh), "weaker")}
-    assert experiments.committed_replication(tmp_path / "absent.md") == {}
-
-
 def test_replication_is_registered_with_the_fold_seeds() -> None:
     registration = experiments.REPLICATION
     assert (registration.notebook, registration.notebook_seeds, registration.fresh_seeds) == (
@@ -158,6 +144,7 @@ def test_replication_is_registered_with_the_fold_seeds() -> None:
         0,
         100,
     )
+    assert registration.threads == 2  # the notebook's setup_notebook(threads=2): the same sums, the same digits
     names = [study.name for study in registration.studies]
     assert len(names) == len(set(names)) == 4
 
