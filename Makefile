@@ -26,6 +26,9 @@ STAMP := $(VENV)/.installed-torch-$(TORCH)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 PYTEST_ARGS ?=
+# make test's processes: both cores of the machines CI uses (nbval runs each notebook in one process; each
+# notebook fixes its own thread count, so the outputs do not depend on this number). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 LAB_PORT ?= 8888
 
 .PHONY: setup browser data kernel lab test lint notebooks site bench bench-results replicate replicate-results figures lock clean
@@ -67,7 +70,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: setup browser lint
-	HELPERS_DEVICE=cpu $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS) || status=$$?; \
+	HELPERS_DEVICE=cpu $(BIN)/python -m pytest tests notebooks $(NBVAL) -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) || status=$$?; \
 	if [ "$${status:-0}" = 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
 	exit $${status:-0}
 
