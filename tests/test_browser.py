@@ -746,9 +746,10 @@ def test_run_all_as_soon_as_the_notebook_shows_starts_the_project_kernel(lab: La
     settings it starts the server's default kernel, the project's (`make lab`:
     --MultiKernelManager.default_kernel_name, jupyterlab-settings/overrides.json: autoStartDefaultKernel).
 
-    Seen here (JupyterLab 4.6.6) and not asserted: the cells after the first stay unrun in that case, since
-    JupyterLab reconnects the notebook to its new kernel once the checkpoints are listed; "Run All" again runs
-    them. Outside that window "Run All" runs everything."""
+    Seen here (JupyterLab 4.6.6): the cells after the first (on a busy machine, the first too: CI, tests in two
+    processes) stay unrun in that case, since JupyterLab reconnects the notebook to its new kernel once the
+    checkpoints are listed; "Run All" again runs them, which the test checks. Outside that window "Run All"
+    runs everything."""
     tiny_notebook(lab.root_dir / "notebooks" / "browser_runall.ipynb", ["print('first')", "print('second')"])
     held: list[Any] = []
     page.route(
@@ -768,17 +769,26 @@ def test_run_all_as_soon_as_the_notebook_shows_starts_the_project_kernel(lab: La
         for route in held:
             route.continue_()
         page.unroute("**/checkpoints*")
-        while not dialogs:  # the first cell runs on the project's kernel (see the docstring for the second)
+        while not dialogs:  # a kernel starts, with no question asked (see the docstring for the cells)
             state = _state(page, 0)
             dialogs = state["dialogs"]
-            if state["output"].strip() == "first" and state["status"] == "idle":
+            if state["kernel"] == KERNEL_DISPLAY_NAME and state["status"] == "idle":
                 break
-            assert time.monotonic() < deadline, f"Run All did not run the first cell (page state: {state})"
+            assert time.monotonic() < deadline, f"no kernel started after Run All (page state: {state})"
+            page.wait_for_timeout(250)
+        assert not dialogs, f"JupyterLab asked {_one_line(dialogs[0])!r} after Run All"
+        # In the window JupyterLab may leave cells unrun, even the first on a busy machine (docstring); once the
+        # project's kernel is up, Run All runs every cell on it.
+        page.get_by_role("menuitem", name="Run").first.click()
+        page.get_by_text("Run All Cells", exact=True).first.click()
+        deadline = time.monotonic() + PAGE_TIMEOUT_S
+        while [_state(page, i)["output"].strip() for i in (0, 1)] != ["first", "second"]:
+            assert time.monotonic() < deadline, f"Run All again did not run both cells (page state: {_state(page)})"
             page.wait_for_timeout(250)
     except BaseException:
         _save_page(page, "run-all-at-once")
         raise
-    assert not dialogs, f"JupyterLab asked {_one_line(dialogs[0])!r} after Run All"
+    assert not _state(page)["dialogs"], f"JupyterLab asked {_one_line(_state(page)['dialogs'][0])!r} after Run All"
     assert _state(page)["kernel"] == KERNEL_DISPLAY_NAME, _state(page)
 
 

@@ -170,8 +170,8 @@ def tiny(monkeypatch):
     monkeypatch.setattr(experiments, "NUM_FOLDS", 3)
     monkeypatch.setattr(experiments, "FIRST_FOLDS", 2)
     monkeypatch.setattr(experiments, "WORKERS", 1)
-    arms = {"2 epochs (used so far)": 2, "5 epochs": 5, "30 epochs": 3, "2 epochs, lr 0.03": 2}
-    arms = {arm: dict(epochs=epochs, learning_rate=0.03 if "lr" in arm else 0.01) for arm, epochs in arms.items()}
+    arms = {arm: experiments.GEOMETRY_ARMS[arm] for arm in experiments.GEOMETRY_ARMS if arm.startswith("2 epochs")}
+    arms |= {"5 epochs": dict(epochs=5), "30 epochs": dict(epochs=3)}  # the claims' arms, shorter
     monkeypatch.setattr(experiments, "GEOMETRY_ARMS", arms)
     experiments.clear_caches()
     yield reviews

@@ -152,8 +152,8 @@ def movie_reviews() -> MovieReviews:
 
 @functools.cache
 def unlabelled_corpora() -> dict[str, list[list[str]]]:
-    """The text word2vec may read (no MR sentence in it): the left-out snippets, and those with the plots
-    and notebook 01's Wikipedia extract."""
+    """The text word2vec may read (none of the cross-validated sentences in it): the left-out snippets (all
+    fresh ones, from the same file), and those with the plots and notebook 01's Wikipedia extract."""
     reviews = movie_reviews()
     return {
         SMALL_CORPUS: reviews.left_out,
@@ -161,23 +161,29 @@ def unlabelled_corpora() -> dict[str, list[list[str]]]:
     }
 
 
-_VECTORS: dict[tuple[str, int, int, float], WordVectors] = {}  # (corpus, epochs, seed, lr) -> trained vectors
+# (corpus, epochs, seed, learning rate, negatives, noise power) -> trained vectors
+_VECTORS: dict[tuple[str, int, int, float, int, float], WordVectors] = {}
 
 
-def _train_word2vec(sentences: list[list[str]], epochs: int, seed: int, learning_rate: float) -> WordVectors:
+def _train_word2vec(
+    sentences: list[list[str]], epochs: int, seed: int, learning_rate: float, negatives: int, noise_power: float
+) -> WordVectors:
     """One word2vec run (module level, so that worker processes can receive it)."""
     return train_word2vec(
         sentences,
         embedding_dim=EMBEDDING_DIM,
         epochs=epochs,
         learning_rate=learning_rate,
+        negatives=negatives,
+        noise_power=noise_power,
         seed=seed,
         show_progress=False,
     )
 
 
-def train_vectors(runs: Sequence[tuple[str, int, int, float]]) -> None:
-    """Train the word2vec runs ``(corpus, epochs, seed, learning rate)`` not trained yet, two at a time.
+def train_vectors(runs: Sequence[tuple[str, int, int, float, int, float]]) -> None:
+    """Train the word2vec runs ``(corpus, epochs, seed, learning rate, negatives, noise power)`` not trained
+    yet, two at a time.
 
     ``train_word2vec`` uses one thread, so the second core would idle: the runs go to two worker processes,
     the longest first. Each run seeds itself, so the vectors are those of a run in this process.
@@ -188,14 +194,16 @@ def train_vectors(runs: Sequence[tuple[str, int, int, float]]) -> None:
     )
     if not missing:
         return
-    jobs = [(corpora[corpus], epochs, seed, rate) for corpus, epochs, seed, rate in missing]
+    jobs = [(corpora[corpus], *settings) for corpus, *settings in missing]
     workers = min(WORKERS, len(jobs))
     _VECTORS.update(zip(missing, map_in_processes(_train_word2vec, jobs, workers=workers, description="word2vec")))
 
 
-def word2vec_vectors(corpus: str, epochs: int, seed: int, learning_rate: float = 0.01) -> WordVectors:
+def word2vec_vectors(
+    corpus: str, epochs: int, seed: int, learning_rate: float = 0.01, negatives: int = 5, noise_power: float = 0.75
+) -> WordVectors:
     """SGNS (``train_word2vec``, notebook 01's trainer), 50-d, on one of :func:`unlabelled_corpora`; trained once."""
-    key = (corpus, epochs, seed, learning_rate)
+    key = (corpus, epochs, seed, learning_rate, negatives, noise_power)
     if key not in _VECTORS:
         train_vectors([key])
     return _VECTORS[key]
@@ -350,14 +358,23 @@ def ablations(seed: int = 0) -> StudyResult:
 
 # --- word2vec's geometry: how collapsed, and why --------------------------------------------------
 
-GEOMETRY_ARMS = {  # word2vec on the left-out snippets: the notebook's settings, more epochs, a larger step
+GEOMETRY_ARMS = {  # word2vec on the left-out snippets: the notebook's settings and one change each
     "1 epoch": dict(epochs=1),
     "2 epochs (used so far)": dict(epochs=2),
     "5 epochs": dict(epochs=5),
     "10 epochs": dict(epochs=10),
     "30 epochs": dict(epochs=30),
     "2 epochs, lr 0.03": dict(epochs=2, learning_rate=0.03),
+    "2 epochs, 1 negative": dict(epochs=2, negatives=1),
+    "2 epochs, 15 negatives": dict(epochs=2, negatives=15),
+    "2 epochs, uniform noise": dict(epochs=2, noise_power=0.0),  # noise words drawn ∝ count^0 instead of ^0.75
 }
+WORD2VEC_DEFAULTS = dict(learning_rate=0.01, negatives=5, noise_power=0.75)  # train_word2vec's, the notebook's
+
+
+def _word2vec_settings(arm: dict) -> tuple[float, int, float]:
+    """An arm's (learning rate, negatives, noise power): :data:`WORD2VEC_DEFAULTS` where the arm is silent."""
+    return tuple(arm.get(name, default) for name, default in WORD2VEC_DEFAULTS.items())
 
 
 def initial_vectors(vocabulary_size: int, seed: int) -> torch.Tensor:
@@ -390,11 +407,12 @@ def vector_geometry(seed: int = 0) -> StudyResult:
     """
     seeds = range(seed, seed + 5)
     small = {
-        (arm, run_seed): (SMALL_CORPUS, settings["epochs"], run_seed, settings.get("learning_rate", 0.01))
+        (arm, run_seed): (SMALL_CORPUS, settings["epochs"], run_seed, *_word2vec_settings(settings))
         for arm, settings in GEOMETRY_ARMS.items()
         for run_seed in seeds
     }
-    train_vectors([(LARGE_CORPUS, 10, seed, 0.01), (LARGE_CORPUS, 2, seed, 0.01), *small.values()])
+    large = [(LARGE_CORPUS, epochs, seed, *_word2vec_settings({})) for epochs in (10, 2)]
+    train_vectors([*large, *small.values()])
     measured = {arm: [] for arm in ["initial vectors", *GEOMETRY_ARMS]}
     for run_seed in seeds:
         for arm in GEOMETRY_ARMS:
@@ -420,6 +438,18 @@ def vector_geometry(seed: int = 0) -> StudyResult:
         ),
         "mean cosine, lr 0.03 − lr 0.01 (snippets)": paired_difference(
             runs["2 epochs, lr 0.03: mean cosine"], runs[f"{used}: mean cosine"]
+        ),
+        "participation ratio, lr 0.03 − lr 0.01 (snippets)": paired_difference(
+            runs["2 epochs, lr 0.03: participation ratio"], runs[f"{used}: participation ratio"]
+        ),
+        "mean cosine, 1 − 5 negatives (snippets)": paired_difference(
+            runs["2 epochs, 1 negative: mean cosine"], runs[f"{used}: mean cosine"]
+        ),
+        "mean cosine, 15 − 5 negatives (snippets)": paired_difference(
+            runs["2 epochs, 15 negatives: mean cosine"], runs[f"{used}: mean cosine"]
+        ),
+        "mean cosine, uniform − count^0.75 noise (snippets)": paired_difference(
+            runs["2 epochs, uniform noise: mean cosine"], runs[f"{used}: mean cosine"]
         ),
         "mean vector against the noise words: cosine below −0.9": Bound.of(
             runs[f"{used}: noise alignment"], below=-0.9
@@ -456,7 +486,7 @@ def sentiment_probe(
 def pretrained_vectors(seed: int = 0) -> StudyResult:
     """CNN-static with four tables, non-static with the longer-trained vectors; 5 folds."""
     reviews = movie_reviews()
-    train_vectors([(LARGE_CORPUS, 10, seed, 0.01), (LARGE_CORPUS, 2, seed, 0.01)])  # two at once (if not yet)
+    train_vectors([(LARGE_CORPUS, epochs, seed, *_word2vec_settings({})) for epochs in (10, 2)])  # two at once
     brief, longer = word2vec_vectors(LARGE_CORPUS, 2, seed), word2vec_vectors(LARGE_CORPUS, 10, seed)
     tables = {
         "word2vec, 2 epochs": brief,
