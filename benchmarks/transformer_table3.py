@@ -9,8 +9,8 @@ validation days, the years outside the training range and the validation days re
 file's, and asserts a direction only where the paired difference is ≥ 3 SE on seeds 0-4 and has the same
 direction on seeds 100-104.
 
-Run: ``PYTHONPATH=. python benchmarks/transformer_table3.py`` (one process of one thread, the runs one after
-the other: about 20 CPU-minutes).
+Run: ``PYTHONPATH=. python benchmarks/transformer_table3.py`` (one process of one thread, the 110 runs one after
+the other: about 18 CPU-minutes; 35 minutes of wall time on a shared 2-core machine under other jobs).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ __all__ = [
     "BASE",
     "NOTEBOOK_SEEDS",
     "FRESH_SEEDS",
+    "MEASURES",
     "OFFSET",
     "PAPER",
     "TABLE3_ARMS",
