@@ -316,3 +316,81 @@ def test_no_positional_encoding_makes_the_encoder_order_blind() -> None:
     torch.testing.assert_close(shuffled, memory[:, [2, 0, 3, 1]])  # permuting the input permutes the output
     seeing = _model()
     assert not torch.allclose(seeing.encode(source[:, [2, 0, 3, 1]])[0], seeing.encode(source)[0][:, [2, 0, 3, 1]])
+
+
+# --- Table 3's options: learned positions (row E) and a key size of its own (row B) ----------------------
+
+
+def test_learned_positions_train_only_where_inputs_reach_and_names_are_checked() -> None:
+    learned = Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=0.0,
+                          max_length=16, positional_encoding="learned")  # fmt: skip
+    table = learned.positional_encoding.table
+    assert isinstance(table, nn.Parameter) and table.shape == (16, D_MODEL)
+    assert 0.3 < table.square().mean().item() < 0.7  # as large as the sinusoids', whose mean square is 1/2
+    source, target_in = torch.randint(1, 12, (3, 6)), torch.randint(1, 9, (3, 4))
+    x = torch.randn(3, 6, D_MODEL)
+    torch.testing.assert_close(learned.positional_encoding(x), x + table[:6])
+    learned(source, target_in).square().sum().backward()
+    reached = table.grad.abs().sum(dim=1) > 0  # (16,): the encoder reads 6 positions, the decoder 4
+    assert reached[:6].all() and not reached[6:].any()
+    sinusoidal = Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, dropout=0.0,
+                             max_length=16, positional_encoding="sinusoidal")  # fmt: skip
+    assert not any(name.endswith("table") for name, _ in sinusoidal.named_parameters())  # a buffer, never trained
+    torch.testing.assert_close(sinusoidal.positional_encoding.table, sinusoidal_positional_encoding(16, D_MODEL))
+    blind = Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, positional_encoding="none")
+    assert not blind.positional_encoding.table.any()
+    with pytest.raises(ValueError, match="positional_encoding must be"):
+        Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF, positional_encoding="rotary")
+
+
+def test_a_key_size_of_its_own_is_the_formula_with_values_kept() -> None:
+    from helpers.self_attention.attention import MultiHeadAttention
+
+    attention = MultiHeadAttention(D_MODEL, 2, d_k=3).double()  # d_k 3, d_v = 16 / 2 = 8
+    query = torch.randn(2, 5, D_MODEL, dtype=torch.float64, requires_grad=True)
+    memory = torch.randn(2, 7, D_MODEL, dtype=torch.float64)
+    mask = torch.rand(2, 1, 1, 7) > 0.3
+
+    def by_hand(x: torch.Tensor) -> torch.Tensor:
+        q = attention.q_proj(x).view(2, 5, 2, 3).transpose(1, 2)  # (batch, heads, 5, d_k)
+        k = attention.k_proj(memory).view(2, 7, 2, 3).transpose(1, 2)  # (batch, heads, 7, d_k)
+        v = attention.v_proj(memory).view(2, 7, 2, 8).transpose(1, 2)  # (batch, heads, 7, d_v)
+        scores = (q @ k.transpose(-1, -2) / math.sqrt(3)).masked_fill(~mask, float("-inf"))
+        heads = scores.softmax(dim=-1) @ v  # (batch, heads, 5, d_v)
+        return attention.out_proj(heads.transpose(1, 2).reshape(2, 5, D_MODEL))
+
+    expected = by_hand(query)
+    for need_weights in (True, False):
+        ours = attention(query, memory, memory, mask, need_weights=need_weights)[0]
+        torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
+        grad_ours, grad_expected = (torch.autograd.grad(out.sum(), query)[0] for out in (ours, by_hand(query)))
+        torch.testing.assert_close(grad_ours, grad_expected, rtol=0, atol=1e-12)
+    assert attention.q_proj.weight.shape == attention.k_proj.weight.shape == (2 * 3, D_MODEL)
+    assert attention.v_proj.weight.shape == (D_MODEL, D_MODEL)
+    with pytest.raises(ValueError, match="d_k"):
+        attention.to_pytorch()
+    model = Transformer(12, 9, num_layers=1, d_model=D_MODEL, num_heads=2, d_ff=D_FF, d_k=3)
+    assert all(layer.self_attention.d_k == 3 for layer in [*model.encoder.layers, *model.decoder.layers])
+    assert model.decoder.layers[0].cross_attention.d_k == 3
+
+
+def test_translating_at_an_offset_shifts_the_positions_only() -> None:
+    """Left padding is masked: an order-blind model answers alike at any offset, one with positions need not."""
+    from helpers.data.text import Vocabulary
+    from helpers.transformer.translate import PADDING_ID, SPECIALS, Translator
+
+    texts = ["12.03.99", "1/2/03", "5 mai 2001"]
+    sources = Vocabulary.build([list(text) for text in texts], specials=SPECIALS)
+    targets = Vocabulary.build([list("0123456789-")], specials=SPECIALS)
+    outputs = {}
+    for positions in ("none", "sinusoidal"):
+        torch.manual_seed(0)
+        model = Transformer(len(sources), len(targets), num_layers=1, d_model=D_MODEL, num_heads=HEADS, d_ff=D_FF,
+                            dropout=0.0, padding_id=PADDING_ID, positional_encoding=positions)  # fmt: skip
+        translator = Translator(model.eval(), sources, targets, 10)
+        outputs[positions] = [translator.translate(texts, offset=offset) for offset in (0, 5)]
+        assert translator.translate(texts) == outputs[positions][0]
+    assert outputs["none"][0] == outputs["none"][1]
+    assert outputs["sinusoidal"][0] != outputs["sinusoidal"][1]
+    with pytest.raises(ValueError, match="offset"):
+        translator.translate(texts, offset=-1)

@@ -93,3 +93,30 @@ def test_registration() -> None:
     assert list(REPLICATION.notebook_seeds) == list(range(5))
     assert list(REPLICATION.fresh_seeds) == list(range(100, 105))
     assert [study.name for study in REPLICATION.studies] == ["ablations", "GRU against Transformer, one epoch"]
+
+
+def test_table3_changes_one_setting_per_row_and_pairs_each_row_with_the_base_by_seed() -> None:
+    from helpers.transformer.experiments import SMALL_SETTINGS
+    from helpers.transformer.table3 import BASE, MEASURES, PAPER, TABLE3_ARMS, table3_claims
+
+    assert next(iter(TABLE3_ARMS)) == BASE and TABLE3_ARMS[BASE] == {} and set(PAPER) == set(TABLE3_ARMS)
+    for arm, change in TABLE3_ARMS.items():
+        if arm != BASE:
+            assert len(change) == 1, arm
+            ((name, value),) = change.items()
+            assert SMALL_SETTINGS.get(name, {"d_k": None, "positional_encoding": True}.get(name)) != value, arm
+    seeds = range(100, 103)
+    rows = [
+        {
+            "arm": arm,
+            "seed": seed,
+            **{measure: 0.1 * seed + (0.05 * seed if arm == "(C) N 2" else 0.0) for measure in MEASURES},
+        }
+        for arm in TABLE3_ARMS
+        for seed in seeds
+    ]
+    claims = table3_claims(rows, seeds)
+    assert len(claims) == (len(TABLE3_ARMS) - 1) * len(MEASURES)
+    gap = claims["validation, (C) N 2 − base"]  # 0.05 · seed: 5.0, 5.05, 5.1 -> mean 5.05
+    assert gap.mean == pytest.approx(0.05 * 101) and gap.se == pytest.approx(0.05 / 3**0.5)
+    assert claims["other years, (A) h 1, d_k 32 − base"].mean == 0.0

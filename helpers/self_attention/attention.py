@@ -117,7 +117,9 @@ class MultiHeadAttention(nn.Module):
     stacked): :meth:`from_pytorch` and :meth:`to_pytorch` copy them across.
     """
 
-    def __init__(self, d_model: int, num_heads: int, *, dropout: float = 0.0, bias: bool = True):
+    def __init__(
+        self, d_model: int, num_heads: int, *, dropout: float = 0.0, bias: bool = True, d_k: int | None = None
+    ):
         super().__init__()
         self.d_model = check_positive_int(d_model, "d_model")
         self.num_heads = check_positive_int(num_heads, "num_heads")
@@ -126,11 +128,14 @@ class MultiHeadAttention(nn.Module):
                 f"d_model ({d_model}) must be divisible by num_heads ({num_heads}): each head gets d_model / "
                 "num_heads features; choose e.g. num_heads that divides d_model"
             )
-        self.d_k = d_model // num_heads
+        self.d_v = d_model // num_heads  # each head's value size: the concatenated heads are d_model wide
+        # The key (and query) size per head: d_model / h as in the paper's base model, or a size of its own
+        # (Vaswani et al., Table 3 row B: d_k reduced, d_v kept).
+        self.d_k = self.d_v if d_k is None else check_positive_int(d_k, "d_k")
         self.dropout = check_probability(dropout, "dropout")
         self.bias = bias
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W_Q of all heads side by side
-        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.q_proj = nn.Linear(d_model, num_heads * self.d_k, bias=bias)  # W_Q of all heads side by side
+        self.k_proj = nn.Linear(d_model, num_heads * self.d_k, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W_O
         self.reset_parameters()
@@ -147,9 +152,10 @@ class MultiHeadAttention(nn.Module):
 
     def _split_heads(self, x: Tensor) -> Tensor:
         batch, seq, _ = x.shape
-        # (batch, seq, d_model) -> (batch, seq, heads, d_k) -> (batch, heads, seq, d_k): the transpose puts
-        # each head's features together; a plain view to (batch, heads, seq, d_k) would mix positions.
-        return x.view(batch, seq, self.num_heads, self.d_k).transpose(1, 2)
+        # (batch, seq, heads * d) -> (batch, seq, heads, d) -> (batch, heads, seq, d), d = d_k for queries and keys,
+        # d_v for values: the transpose puts each head's features together; a plain view to (batch, heads, seq, d)
+        # would mix positions.
+        return x.view(batch, seq, self.num_heads, -1).transpose(1, 2)
 
     def forward(
         self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
@@ -164,13 +170,13 @@ class MultiHeadAttention(nn.Module):
             mask = checked_mask(mask, scores_shape, "(batch, heads, q_len, k_len)", heads_axis=True)
         q = self._split_heads(self.q_proj(query))  # (batch, heads, q_len, d_k)
         k = self._split_heads(self.k_proj(key))  # (batch, heads, k_len, d_k)
-        v = self._split_heads(self.v_proj(value))  # (batch, heads, k_len, d_k)
+        v = self._split_heads(self.v_proj(value))  # (batch, heads, k_len, d_v)
         dropout = self.dropout if self.training else 0.0
         if need_weights:
             heads, weights = _attention(q, k, v, mask, dropout)
         else:  # the fused kernel: same numbers, never materialises the weights in memory
             heads, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout), None
-        # Concatenate the heads: (batch, heads, q_len, d_k) -> (batch, q_len, heads * d_k)
+        # Concatenate the heads: (batch, heads, q_len, d_v) -> (batch, q_len, heads * d_v = d_model)
         concatenated = heads.transpose(1, 2).reshape(batch, q_len, self.d_model)
         return self.out_proj(concatenated), weights  # (batch, q_len, d_model)
 
@@ -199,6 +205,11 @@ class MultiHeadAttention(nn.Module):
 
     def to_pytorch(self) -> nn.MultiheadAttention:
         """A ``nn.MultiheadAttention(batch_first=True)`` with this module's weights, dropout, dtype and mode."""
+        if self.d_k != self.d_v:
+            raise ValueError(
+                f"nn.MultiheadAttention's heads have d_k = d_model / num_heads = {self.d_v}; this module's d_k is "
+                f"{self.d_k}: build it without d_k to convert it"
+            )
         weight = self.q_proj.weight
         module = nn.MultiheadAttention(
             self.d_model,

@@ -40,6 +40,7 @@ __all__ = [
     "Encoder",
     "EncoderLayer",
     "FeedForward",
+    "POSITIONAL_ENCODINGS",
     "PositionalEncoding",
     "TokenEmbedding",
     "Transformer",
@@ -64,13 +65,25 @@ def sinusoidal_positional_encoding(max_length: int, d_model: int) -> Tensor:
     return table
 
 
-class PositionalEncoding(nn.Module):
-    """Adds the sinusoidal table to ``x`` ``(batch, seq, d_model)``, then dropout (§5.4)."""
+POSITIONAL_ENCODINGS = ("sinusoidal", "learned", "none")
 
-    def __init__(self, d_model: int, max_length: int = 256, dropout: float = 0.0):
+
+class PositionalEncoding(nn.Module):
+    """Adds a ``(max_length, d_model)`` table of positions to ``x`` ``(batch, seq, d_model)``, then dropout (§5.4).
+
+    ``learned=False``: the fixed sinusoids of §3.5 (a buffer). ``learned=True``: a trained table, one vector per
+    position (Gehring et al., 2017; Vaswani et al., Table 3 row E), drawn from N(0, 1/2) so that its entries are
+    as large as the sinusoids' (whose mean square is 1/2). A learned row gets gradient only where a training
+    input reaches its position; the sinusoids are defined at every position.
+    """
+
+    def __init__(self, d_model: int, max_length: int = 256, dropout: float = 0.0, *, learned: bool = False):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.register_buffer("table", sinusoidal_positional_encoding(max_length, d_model), persistent=False)
+        if learned:
+            self.table = nn.Parameter(torch.randn(max_length, d_model) * 0.5**0.5)  # (max_length, d_model)
+        else:
+            self.register_buffer("table", sinusoidal_positional_encoding(max_length, d_model), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         max_length = self.table.size(0)
@@ -123,9 +136,18 @@ class FeedForward(nn.Module):
 class EncoderLayer(nn.Module):
     """Self-attention → add & norm → feed-forward → add & norm (post-norm, as in the paper)."""
 
-    def __init__(self, *, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False):
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        d_k: int | None = None,
+    ):
         super().__init__()
-        self.self_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.self_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout, d_k=d_k)
         self.feed_forward = FeedForward(d_model, d_ff, dropout)
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)  # on each sublayer's output, before the residual sum (§5.4)
@@ -162,11 +184,20 @@ class EncoderLayer(nn.Module):
 class DecoderLayer(nn.Module):
     """Masked self-attention → add & norm → encoder-decoder attention → add & norm → feed-forward → add & norm."""
 
-    def __init__(self, *, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False):
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        d_k: int | None = None,
+    ):
         super().__init__()
-        self.self_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.self_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout, d_k=d_k)
         # queries: the decoder; keys and values: the encoder
-        self.cross_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.cross_attention = MultiHeadAttention(d_model, num_heads, dropout=dropout, d_k=d_k)
         self.feed_forward = FeedForward(d_model, d_ff, dropout)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d_model), nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
@@ -265,10 +296,13 @@ class Encoder(nn.Module):
         d_ff: int,
         dropout: float = 0.1,
         norm_first: bool = False,
+        d_k: int | None = None,
     ):
         super().__init__()
         self.layers = nn.ModuleList(
-            EncoderLayer(d_model=d_model, num_heads=num_heads, d_ff=d_ff, dropout=dropout, norm_first=norm_first)
+            EncoderLayer(
+                d_model=d_model, num_heads=num_heads, d_ff=d_ff, dropout=dropout, norm_first=norm_first, d_k=d_k
+            )
             for _ in range(num_layers)
         )
 
@@ -293,10 +327,13 @@ class Decoder(nn.Module):
         d_ff: int,
         dropout: float = 0.1,
         norm_first: bool = False,
+        d_k: int | None = None,
     ):
         super().__init__()
         self.layers = nn.ModuleList(
-            DecoderLayer(d_model=d_model, num_heads=num_heads, d_ff=d_ff, dropout=dropout, norm_first=norm_first)
+            DecoderLayer(
+                d_model=d_model, num_heads=num_heads, d_ff=d_ff, dropout=dropout, norm_first=norm_first, d_k=d_k
+            )
             for _ in range(num_layers)
         )
 
@@ -317,13 +354,24 @@ class Decoder(nn.Module):
         return x, self_weights, cross_weights
 
 
+def _positional_encoding_kind(value: bool | str) -> str:
+    """``True`` -> ``"sinusoidal"``, ``False`` -> ``"none"``; a name of :data:`POSITIONAL_ENCODINGS` as it is."""
+    if isinstance(value, bool):
+        return "sinusoidal" if value else "none"
+    if value not in POSITIONAL_ENCODINGS:
+        raise ValueError(f"positional_encoding must be True, False or one of {POSITIONAL_ENCODINGS}, got {value!r}")
+    return value
+
+
 class Transformer(nn.Module):
     """Embeddings + positions → encoder; shifted target → decoder; a linear generator to target logits.
 
     ``Transformer(source_vocabulary_size, target_vocabulary_size, num_layers=2, d_model=64, num_heads=4,
     d_ff=256, dropout=0.0)``. Sources may be padded anywhere with ``padding_id`` (found by value: left,
     middle or right padding is masked alike); the decoder input starts with ``<bos>`` and the model is
-    trained to predict it shifted by one. ``positional_encoding=False`` leaves positions out (an ablation).
+    trained to predict it shifted by one. ``positional_encoding``: ``"sinusoidal"`` (or ``True``, the paper's),
+    ``"learned"`` (a trained table, Table 3 row E) or ``"none"`` (or ``False``: positions left out, an ablation).
+    ``d_k``: each head's query and key size (``None``: d_model / num_heads; values keep d_model / num_heads).
     """
 
     def __init__(
@@ -339,9 +387,11 @@ class Transformer(nn.Module):
         padding_id: int = 0,
         max_length: int = 256,
         norm_first: bool = False,
-        positional_encoding: bool = True,
+        positional_encoding: bool | str = True,
+        d_k: int | None = None,
     ):
         super().__init__()
+        positions = _positional_encoding_kind(positional_encoding)
         sizes = {
             name: check_positive_int(value, name)
             for name, value in (
@@ -369,12 +419,12 @@ class Transformer(nn.Module):
         self.d_model, self.padding_id = d_model, padding_id
         self.source_embedding = TokenEmbedding(source_vocabulary_size, d_model, "source")
         self.target_embedding = TokenEmbedding(target_vocabulary_size, d_model, "target")
-        self.positional_encoding = PositionalEncoding(d_model, max_length, dropout)
-        if not positional_encoding:
+        self.positional_encoding = PositionalEncoding(d_model, max_length, dropout, learned=positions == "learned")
+        if positions == "none":
             self.positional_encoding.table.zero_()  # order-blind: only the causal mask still tells positions apart
         layers = {key: sizes[key] for key in ("num_layers", "d_model", "num_heads", "d_ff")}
-        self.encoder = Encoder(**layers, dropout=dropout, norm_first=norm_first)
-        self.decoder = Decoder(**layers, dropout=dropout, norm_first=norm_first)
+        self.encoder = Encoder(**layers, dropout=dropout, norm_first=norm_first, d_k=d_k)
+        self.decoder = Decoder(**layers, dropout=dropout, norm_first=norm_first, d_k=d_k)
         # Pre-norm stacks leave their last residual sum unnormalised: each needs a final LayerNorm (PyTorch's).
         self.encoder_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.decoder_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()

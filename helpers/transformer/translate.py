@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
@@ -94,9 +95,17 @@ class Translator:
         bos, eos = self.target_vocabulary.index("<bos>"), self.target_vocabulary.index("<eos>")
         return pad_batch([[bos, *self.target_vocabulary.encode(list(text)), eos] for text in texts], PADDING_ID)[0]
 
-    def translate(self, texts: Sequence[str], *, beam_width: int = 1, alpha: float = 0.6) -> list[str]:
-        """Decode each text greedily (``beam_width=1``) or with beam search."""
-        source = self.encode_sources(texts).to(next(self.model.parameters()).device)
+    def translate(self, texts: Sequence[str], *, beam_width: int = 1, alpha: float = 0.6, offset: int = 0) -> list[str]:
+        """Decode each text greedily (``beam_width=1``) or with beam search.
+
+        ``offset``: the source's characters start at that position, behind ``offset`` padding ids (masked, so
+        they are never attended to): the same text, read at positions that training may never have reached.
+        """
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be a whole number of positions >= 0, got {offset!r}")
+        source = self.encode_sources(texts)  # (batch, src_len), right-padded
+        source = F.pad(source, (offset, 0), value=PADDING_ID)  # (batch, offset + src_len)
+        source = source.to(next(self.model.parameters()).device)
         ids = {
             "bos_id": self.target_vocabulary.index("<bos>"),
             "eos_id": self.target_vocabulary.index("<eos>"),
@@ -174,7 +183,8 @@ def train_translator(
     d_ff: int = 256,
     dropout: float = 0.0,
     norm_first: bool = False,
-    positional_encoding: bool = True,
+    positional_encoding: bool | str = True,
+    d_k: int | None = None,
     learning_rate: float = 3e-3,
     warmup: int = 400,
     ramp: bool = True,
@@ -220,6 +230,7 @@ def train_translator(
             max_length=max(len(s) for pair in first for s in pair) * 2 + 2,
             norm_first=norm_first,
             positional_encoding=positional_encoding,
+            d_k=d_k,
         )
     )
     model.to(device)
