@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from helpers.core import torch_generator
-from helpers.gan_minimax.mode_metrics import mode_coverage
+from helpers.gan_minimax.mode_metrics import mode_coverage, nearest_mode_counts, ring_centers
 from helpers.gan_minimax.paper_settings import (
     PACGAN_GRID,
     PACGAN_RING,
@@ -337,3 +337,53 @@ def test_unrolled_generator_gradient_goes_through_the_unrolled_steps():
     torch.testing.assert_close(fixed_loss.detach(), expected, atol=1e-8, rtol=1e-8)  # the same value of f_K
     (fixed,) = torch.autograd.grad(fixed_loss, weight)
     assert not torch.allclose(torch.stack([fixed[index] for index in entries]), numeric, atol=1e-6, rtol=1e-4)
+
+
+def test_nearest_mode_counts_every_sample_and_the_high_quality_bar_a_subset():
+    centers = ring_centers(8, radius=2.0)
+    # 3 samples on mode 0, 2 at 0.5 from mode 2 (outside 3σ = 0.06, but nearest to mode 2), 1 near mode 7
+    samples = torch.cat([centers[[0, 0, 0]], centers[[2, 2]] * 1.25, centers[[7]] + 0.01])
+    nearest = nearest_mode_counts(samples, centers)
+    assert nearest.tolist() == [3, 0, 2, 0, 0, 0, 0, 1]
+    assert mode_coverage(samples, centers, std=0.02)["counts"] == [3, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_checkpoints_keep_samples_and_both_bars_of_the_fresh_draws_without_changing_training():
+    generator, history = train_paper_gans(SMALL_UNROLLED, seeds=2, steps=6, record_every=2, keep_samples=7)
+    other, sparse = train_paper_gans(SMALL_UNROLLED, seeds=2, steps=6, record_every=3)
+    for kept, trained in zip(generator.parameters(), other.parameters()):
+        torch.testing.assert_close(kept, trained, rtol=0, atol=0)  # recording draws only from its own streams
+    assert sparse.samples == [] and len(sparse.fresh_nearest) == 2
+    samples, nearest, good = (history.stacked(n) for n in ("samples", "fresh_nearest", "fresh_counts"))
+    assert samples.shape == (3, 2, 7, 2) and nearest.shape == good.shape == (3, 2, 2, 8)
+    assert (nearest.sum(-1) == SMALL_UNROLLED.evaluation_samples).all()  # every sample of a draw, counted once
+    assert (good <= nearest).all()  # a high-quality sample is one of its nearest mode's samples
+    probe = torch.randn(300, 8, generator=torch_generator(0, "paper_gans.probe_noise"))
+    with torch.no_grad():  # the kept samples are G's on the probe noise at the last checkpoint
+        torch.testing.assert_close(samples[-1], generator(probe.expand(2, -1, -1))[:, :7])
+
+
+def test_the_rerun_arm_is_the_benchmarks_unrolled_arm():
+    from importlib import util
+    from pathlib import Path
+
+    from helpers.gan_minimax.experiments import PAPER_RERUN
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gan_paper_settings.py"
+    spec = util.spec_from_file_location("gan_paper_settings_benchmark", path)
+    benchmark = util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    key, pack, steps, every = PAPER_RERUN
+    assert (key, pack) in {(k, p) for k, p, _ in benchmark.ARMS}
+    assert (steps, every) == (benchmark.UNROLLED_STEPS, benchmark.UNROLLED_RECORD_EVERY)
+    assert list(benchmark.SEEDS) == list(range(5))
+
+
+def test_top_mode_share_is_one_at_one_mode_and_an_eighth_when_spread():
+    from helpers.gan_minimax.experiments import top_mode_share
+    from helpers.gan_minimax.stacked_gans import RingHistory
+
+    history = RingHistory(steps=[1, 2])
+    one_mode = torch.tensor([0, 0, 0, 40, 0, 0, 0, 0])
+    history.fresh_nearest = [torch.stack([torch.stack([one_mode, torch.full((8,), 5)])] * 2)] * 2
+    assert top_mode_share(history).tolist() == [1.0, 0.125]

@@ -13,6 +13,10 @@ seeds give fresh data and a fresh judge as well.
   accuracy, D's verdict and slope at G's samples, the gradient G receives).
 - :func:`collapse_search_study`: one row of each kind of setting of ``benchmarks/gan_collapse_search.py``,
   rerun (on seeds 0-9 it must give the committed file's numbers).
+- :func:`hopping_run`: the Unrolled-GAN ring setting (Metz et al., 2017, 0 unrolling steps) trained live, with its
+  samples kept at each checkpoint, to watch G move between modes; :func:`paper_settings_study` reruns that arm of
+  ``benchmarks/gan_paper_settings.py`` (on seeds 0-4 it must give the committed file's rows) and tests its hopping
+  against fresh sampling noise over seeds.
 - :func:`digit_study`: DCGAN (Radford et al., 2016) against the 2014 paper's MLP GAN on 4,000 MNIST digits,
   judged by a CNN: classes drawn, each class's share and its distance from uniform.
 - :func:`rebalancing_study`: a conditional DCGAN (Mirza & Osindero, 2014) against oversampling and class
@@ -39,19 +43,22 @@ from torch.utils.data import DataLoader, TensorDataset
 from helpers.core import seed_everything, torch_generator
 from helpers.core.evidence import Bound, Claim, Replication, Study, paired_difference
 from helpers.data.readers import read_mnist_5k
-from helpers.gan_minimax import dcgan, mode_metrics, rebalancing, stacked_gans
+from helpers.gan_minimax import dcgan, mode_metrics, paper_settings, rebalancing, stacked_gans
 from helpers.training import evaluate_classifier, supervised_step, train
 from helpers.training.workers import map_in_processes
 
 __all__ = [
     "COLLAPSE_SEARCH_FILE",
     "COLLAPSE_SEARCH_SETTINGS",
+    "PAPER_SETTINGS_FILE",
+    "PAPER_RERUN",
     "REPLICATION",
     "RING_ARMS",
     "RING_SETTINGS",
     "DigitData",
     "DigitStudy",
     "ImbalanceStudy",
+    "PaperSettingsStudy",
     "RebalancingStudy",
     "RingStudy",
     "collapse_search_row",
@@ -59,7 +66,10 @@ __all__ = [
     "digit_data",
     "digit_judge",
     "digit_study",
+    "hopping_run",
     "imbalance_study",
+    "paper_settings_study",
+    "read_paper_settings",
     "rebalancing_study",
     "ring_runs",
     "ring_study",
@@ -175,16 +185,19 @@ def ring_runs(
     return {name: _RING_RUNS[key] for name, key in keys.items()}
 
 
-def total_variation_between_checkpoints(history: stacked_gans.RingHistory, *, second_half: bool = True) -> dict:
+def total_variation_between_checkpoints(
+    history: stacked_gans.RingHistory, *, second_half: bool = True, counts: str = "fresh_counts"
+) -> dict:
     """How far G's histogram over the modes moves between checkpoints, against sampling noise alone.
 
-    From :attr:`RingHistory.fresh_counts` (two fresh draws of noise at each checkpoint): ``consecutive``
+    From :attr:`RingHistory.fresh_counts` (two fresh draws of noise at each checkpoint; ``counts="fresh_nearest"``:
+    every sample of the same draws by its nearest mode, PacGAN's high-quality bar dropped): ``consecutive``
     (seeds,) is the mean total variation between draw 1 at a checkpoint and draw 1 at the next (new z, and G
     trained on for ``record_every`` steps); ``same_checkpoint`` (seeds,) the mean total variation between the
     two draws of one checkpoint (the same G, new z: sampling noise alone). Checkpoints where a draw holds no
     high-quality sample are left out; ``pairs`` (seeds,) counts the consecutive pairs kept.
     """
-    counts = history.stacked("fresh_counts").double()  # (checkpoints, 2, seeds, modes)
+    counts = history.stacked(counts).double()  # (checkpoints, 2, seeds, modes)
     if second_half:
         counts = counts[len(history.steps) // 2 :]
     totals = counts.sum(-1)  # (checkpoints, 2, seeds)
@@ -511,6 +524,104 @@ def collapse_search_study(
     return study
 
 
+# --- section 4: the papers' settings (benchmarks/gan_paper_settings.py), mode hopping --------------------------
+
+PAPER_SETTINGS_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "gan_paper_settings.csv"
+# The benchmark's Unrolled-GAN arm: (setting key, pack, steps, record every), as its UNROLLED_STEPS and
+# UNROLLED_RECORD_EVERY (tests/test_gan_paper_settings.py checks they agree)
+PAPER_RERUN = ("unrolled_ring", 1, 20_000, 1_000)
+
+
+@_on_one_thread
+def hopping_run(
+    first_seed: int = 0, seeds: int = 1, steps: int = 4000, record_every: int = 500, keep_samples: int = 500
+) -> tuple[nn.Module, stacked_gans.RingHistory]:
+    """The Unrolled-GAN ring setting with 0 unrolling steps (``paper_settings.UNROLLED_RING``), trained on one
+    thread with ``keep_samples`` probe samples kept per checkpoint: the run in which to watch G hop."""
+    return paper_settings.train_paper_gans(
+        paper_settings.UNROLLED_RING, seeds=seeds, first_seed=first_seed, steps=steps, record_every=record_every,
+        keep_samples=keep_samples,
+    )  # fmt: skip
+
+
+def read_paper_settings(path: Path = PAPER_SETTINGS_FILE) -> list[dict[str, str]]:
+    """The committed rows of ``benchmarks/gan_paper_settings.py``, one per arm × seed × checkpoint."""
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def top_mode_share(history: stacked_gans.RingHistory, *, second_half: bool = True) -> Tensor:
+    """(seeds,) the share of all samples (nearest-mode bar, first fresh draw) in the most-occupied mode, mean over
+    checkpoints: 1/8 for a generator spread evenly over the ring, 1 for one that draws everything at one mode."""
+    counts = history.stacked("fresh_nearest")[:, 0].double()  # (checkpoints, seeds, modes)
+    if second_half:
+        counts = counts[len(history.steps) // 2 :]
+    return (counts.max(-1).values / counts.sum(-1)).mean(0)
+
+
+@dataclass
+class PaperSettingsStudy:
+    """The rerun arm's history, its rows as the benchmark writes them, and the claims."""
+
+    seeds: list[int]
+    history: stacked_gans.RingHistory
+    rows: list[dict[str, object]]
+    claims: dict[str, Claim] = field(default_factory=dict)
+
+
+@_on_one_thread
+def paper_settings_study(seeds: Sequence[int] = range(5)) -> PaperSettingsStudy:
+    """Rerun the Unrolled-GAN ring arm of ``benchmarks/gan_paper_settings.py`` (Metz et al., 2017, 0 unrolling
+    steps; 20,000 steps, seeds stacked as the benchmark stacks them) and test it for collapse and hopping.
+
+    On seeds 0-4 (the file's) every checkpoint's row must equal the committed one (``RuntimeError`` if not): the
+    file the notebook reads is then current. Claims, per seed over the second half of training: the high-quality
+    share stays under 10 % (PacGAN's bar: not converged); the most-occupied mode holds over half of all samples
+    (nearest-mode bar: collapsed onto one place); and G's histogram over the modes moves between checkpoints by
+    more than two fresh draws of one checkpoint differ (hopping, against sampling noise), on both bars.
+    """
+    seeds = list(seeds)
+    first, count = _first_seed(seeds)
+    key, pack, steps, every = PAPER_RERUN
+    setting = paper_settings.PAPER_SETTINGS[key]
+    _, history = paper_settings.train_paper_gans(
+        setting, pack=pack, seeds=count, steps=steps, record_every=every, first_seed=first
+    )
+    rows = []
+    for index, step in enumerate(history.steps):
+        metrics = stacked_gans.final_metrics(history, len(setting.centers()), checkpoint=index)
+        for position, seed in enumerate(seeds):
+            rows.append({
+                "seed": seed, "step": step, "modes": int(metrics["modes"][position]),
+                "high_quality": round(float(metrics["high_quality"][position]), 4),
+                "counts": " ".join(str(int(c)) for c in history.counts[index][position]),
+                "d_accuracy": round(float(history.d_accuracy[index][position]), 3),
+            })  # fmt: skip
+    if seeds == list(range(5)):
+        committed = {(int(r["seed"]), int(r["step"])): r for r in read_paper_settings() if r["setting"] == key}
+        if len(committed) != len(rows):
+            raise RuntimeError(f"{PAPER_SETTINGS_FILE.name} has {len(committed)} {key} rows, the rerun {len(rows)}")
+        for row in rows:
+            saved = committed[row["seed"], row["step"]]
+            for name in ("modes", "high_quality", "counts", "d_accuracy"):
+                if str(saved[name]) != str(row[name]):
+                    raise RuntimeError(
+                        f"{PAPER_SETTINGS_FILE.name} is stale: {key} seed {row['seed']} step {row['step']} {name} "
+                        f"{saved[name]} != {row[name]}"
+                    )
+    study = PaperSettingsStudy(seeds, history, rows)
+    name = "paper settings, Unrolled-GAN ring, 0 unrolling steps"
+    quality = history.stacked("high_quality")[len(history.steps) // 2 :].double().mean(0)  # (seeds,)
+    study.claims[f"{name}: high quality, second half"] = Bound.of(quality, below=0.1)
+    study.claims[f"{name}: share of samples at the most-occupied mode"] = Bound.of(top_mode_share(history), above=0.5)
+    for bar, field_name in (("nearest mode", "fresh_nearest"), ("high quality", "fresh_counts")):
+        moves = total_variation_between_checkpoints(history, counts=field_name)
+        study.claims[f"{name}: TV between checkpoints − TV between two draws, {bar}"] = paired_difference(
+            moves["consecutive"], moves["same_checkpoint"]
+        )
+    return study
+
+
 # --- section 6: DCGAN against the MLP GAN on real digits -----------------------------------------------------
 
 
@@ -792,6 +903,7 @@ REPLICATION = Replication(
         Study("ring of 8", lambda seeds: ring_study(seeds).claims),
         Study("D/G imbalance", lambda seeds: imbalance_study(seeds).claims),
         Study("collapse search rows", lambda seeds: collapse_search_study(seeds).claims),
+        Study("paper settings rerun", lambda seeds: paper_settings_study(seeds).claims, range(5), range(100, 105)),
         Study("DCGAN vs MLP GAN", lambda seeds: digit_study(seeds).claims, range(5), range(100, 105)),
         Study("rebalancing", lambda seeds: rebalancing_study(seeds).claims),
     ],

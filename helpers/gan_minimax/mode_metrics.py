@@ -25,6 +25,7 @@ __all__ = [
     "class_histogram_metrics",
     "grid_centers",
     "mode_coverage",
+    "nearest_mode_counts",
     "parzen_log_likelihood",
     "ring_centers",
     "sample_mixture",
@@ -89,6 +90,19 @@ def mode_coverage(samples: Tensor, centers: Tensor, *, std: float, min_samples: 
         "reverse_kl": reverse_kl,
         "counts": counts.tolist(),
     }
+
+
+def nearest_mode_counts(samples: Tensor, centers: Tensor) -> Tensor:
+    """Samples per mode by nearest centre, every sample counted however far it lies: (count, features) -> (modes,).
+
+    The angular-sector bar of a ring (Metz et al., 2017, Figure 1 shows where G's mass is, not whether it is
+    within 3σ): a generator whose samples are smeared around one mode puts them all in that mode's sector
+    while PacGAN's high-quality bar (:func:`mode_coverage`) may count few of them.
+    """
+    check_shape(centers, (None, None), "centers", "(modes, features)")
+    check_shape(samples, (None, centers.shape[1]), "samples", "(count, features) like centers")
+    nearest = torch.cdist(samples.double(), centers.double()).argmin(dim=1)  # (count,)
+    return torch.bincount(nearest, minlength=centers.shape[0])
 
 
 def class_histogram_metrics(probabilities: Tensor) -> dict[str, object]:

@@ -59,7 +59,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from helpers.core import check_choice, check_positive_int, resolve_device, torch_generator
-from helpers.gan_minimax.mode_metrics import grid_centers, mode_coverage, ring_centers
+from helpers.gan_minimax.mode_metrics import grid_centers, mode_coverage, nearest_mode_counts, ring_centers
 from helpers.gan_minimax.stacked_gans import RingHistory, StackedBatchNorm, StackedLinear, _per_seed_norm
 from helpers.training import train
 
@@ -371,6 +371,7 @@ def train_paper_gans(
     steps: int = 1000,
     record_every: int = 500,
     first_seed: int = 0,
+    keep_samples: int = 0,
     description: str = "",
     device: torch.device | str | None = None,
 ) -> tuple[nn.Module, RingHistory]:
@@ -381,7 +382,9 @@ def train_paper_gans(
     fixed draw of z, shared by every seed and checkpoint, as PacGAN's ``GraphLogger`` does), the same counts on
     two fresh draws of z per checkpoint (the null of a test of mode hopping), D's accuracy and mean
     probability "real" on that step's fakes, D's input-gradient norm there, G's gradient norm and the
-    process's CPU seconds since training began.
+    process's CPU seconds since training began; also every sample of the two fresh draws counted by its nearest
+    mode (``fresh_nearest``) and, with ``keep_samples`` > 0, that many probe samples per seed (``samples``).
+    Recording draws only from the fresh-noise streams: it does not change the training.
     """
     device = resolve_device(device)
     pack, seeds, steps, record_every = (
@@ -394,6 +397,8 @@ def train_paper_gans(
         raise ValueError("unroll_steps is Unrolled GAN's update; give it with simultaneous=False (UNROLLED_RING)")
     if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
         raise ValueError(f"first_seed must be a non-negative int, got {first_seed!r}")
+    if isinstance(keep_samples, bool) or not isinstance(keep_samples, int) or keep_samples < 0:
+        raise ValueError(f"keep_samples must be a non-negative int, got {keep_samples!r}")
     seed_range = range(first_seed, first_seed + seeds)
     centers = setting.centers()
     generator = build_generator(setting, seeds, first_seed=first_seed).to(device)
@@ -475,10 +480,16 @@ def train_paper_gans(
         return {"d_loss": float(d_loss.detach()) / seeds, "g_loss": float(g_loss.detach()) / seeds}
 
     def record(step_number: int, real_logits: Tensor, fake_logits: Tensor, fake_packed: Tensor) -> None:
-        metrics = counts(sample(probe))
-        fresh = [
-            torch.tensor([m["counts"] for m in counts(sample(noise(fresh_streams, probe.shape[1:])))]) for _ in range(2)
-        ]
+        probe_samples = sample(probe)  # (seeds, evaluation_samples, 2)
+        metrics = counts(probe_samples)
+        fresh, fresh_nearest = [], []
+        for _ in range(2):  # two fresh draws of z: the null of a test of change between checkpoints
+            drawn = sample(noise(fresh_streams, probe.shape[1:]))  # (seeds, evaluation_samples, 2)
+            fresh.append(torch.tensor([m["counts"] for m in counts(drawn)]))
+            fresh_nearest.append(torch.stack([nearest_mode_counts(drawn[s], centers) for s in range(seeds)]))
+        if keep_samples:
+            history.samples.append(probe_samples[:, :keep_samples].clone())
+        history.fresh_nearest.append(torch.stack(fresh_nearest))  # (2, seeds, modes)
         inputs = fake_packed.clone().requires_grad_()
         (slope,) = torch.autograd.grad(discriminator(inputs).sum(), inputs)  # ∂ logit / ∂ packed input
         history.steps.append(step_number)

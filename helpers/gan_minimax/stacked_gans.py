@@ -188,6 +188,11 @@ class RingHistory:
     that G's step used); ``d_slope``: (checkpoints, seeds) the mean norm of ∂(D's logit)/∂(its input) at
     those fakes, how steeply D's verdict changes where G's samples lie (with packing, per packed input);
     ``g_grad_norm``: (checkpoints, seeds) the norm of G's gradient at that step.
+
+    Kept by :func:`helpers.gan_minimax.paper_settings.train_paper_gans` only: ``fresh_nearest``: (checkpoints,
+    2, seeds, modes) every sample of the same two fresh draws counted by its nearest mode, however far
+    (``mode_metrics.nearest_mode_counts``: where G's mass is, not whether it is high quality); ``samples``:
+    (checkpoints, seeds, kept, 2) the first ``keep_samples`` samples of the probe noise (to plot G over time).
     """
 
     steps: list[int] = field(default_factory=list)
@@ -199,6 +204,8 @@ class RingHistory:
     d_slope: list[Tensor] = field(default_factory=list)
     g_grad_norm: list[Tensor] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)  # process CPU time since training began (where recorded)
+    fresh_nearest: list[Tensor] = field(default_factory=list)
+    samples: list[Tensor] = field(default_factory=list)
 
     def stacked(self, name: str) -> Tensor:
         return torch.stack(getattr(self, name))
