@@ -84,6 +84,7 @@ class Translator:
     max_output_length: int
     history: History = field(default_factory=History)
     last_weights: dict[str, Tensor] | None = None  # before checkpoint averaging
+    curve: dict[str, list[float]] = field(default_factory=dict)  # {"step", "val_exact"} with evaluate_every
 
     def encode_sources(self, texts: Sequence[str]) -> Tensor:
         if isinstance(texts, str) or any(not text for text in texts):
@@ -191,6 +192,7 @@ def train_translator(
     label_smoothing: float = 0.1,
     checkpoint_every: int = 100,
     average_last: int = 5,
+    evaluate_every: int | None = None,
     make_model: Callable[[int, int], nn.Module] | None = None,
     seed: int = 0,
     show_progress: bool = True,
@@ -203,13 +205,19 @@ def train_translator(
     ``warmup`` steps (``ramp=False``: no warm-up). The weights saved every ``checkpoint_every`` steps are
     averaged over the last ``average_last`` (1: keep the last weights). ``make_model(source_vocabulary_size,
     target_vocabulary_size)`` replaces the Transformer (e.g. the GRU baseline); the other sizes then go unused.
-    With ``validation`` pairs, each epoch records ``val_loss`` and greedy ``val_exact`` (exact match).
+    With ``validation`` pairs, each epoch records ``val_loss`` and greedy ``val_exact`` (exact match), and
+    ``evaluate_every=n`` also scores the weights of that moment every n steps into ``translator.curve``
+    (``{"step": [...], "val_exact": [...]}``: a learning curve finer than epochs; training is unchanged by it).
     ``device``: where the model trains (``None``: the CPU); the translator's model stays there.
     """
     device = resolve_device(device)
     first = _check_pairs(pairs(1) if callable(pairs) else pairs, "pairs")
     epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     check_positive_int(checkpoint_every, "checkpoint_every"), check_positive_int(average_last, "average_last")
+    if evaluate_every is not None:
+        check_positive_int(evaluate_every, "evaluate_every")
+        if validation is None:
+            raise ValueError("evaluate_every= scores the validation pairs: pass validation= too")
     check_probability(label_smoothing, "label_smoothing")
     check_positive_number(learning_rate, "learning_rate", hint="the schedule's peak, e.g. 3e-3")
     sources = Vocabulary.build([list(source) for source, _ in first], specials=SPECIALS)
@@ -244,6 +252,9 @@ def train_translator(
         if scheduler.last_epoch % checkpoint_every == 0:  # last_epoch counts the steps done so far
             checkpoints.append({k: v.detach().clone() for k, v in model.state_dict().items()})
             del checkpoints[:-average_last]  # keep the last average_last
+        if evaluate_every is not None and scheduler.last_epoch % evaluate_every == 0:
+            translator.curve.setdefault("step", []).append(scheduler.last_epoch)
+            translator.curve.setdefault("val_exact", []).append(translator.exact_match(validation)[0])
 
     def loss(logits: Tensor, next_tokens: Tensor) -> Tensor:
         return label_smoothed_cross_entropy(logits, next_tokens, label_smoothing, ignore_index=PADDING_ID)

@@ -1,0 +1,152 @@
+"""Section 8, fairly: the Transformer and a GRU with attention, each at its own tuned learning rate, as curves.
+
+The first comparison (:func:`~helpers.transformer.experiments.first_epoch_study`) trains the GRU encoder-decoder
+of Bahdanau et al. (2015) with the Transformer's schedule and reads both after one epoch, just after the
+Transformer's warm-up: a statement about one recipe at one step. Here each model gets its own learning rate,
+and both are followed over the whole run:
+
+- **Tuning**: the schedule of Vaswani et al. (2017, §5.3), lr · min(step / warmup, √(warmup / step)) with 400
+  warm-up steps, at each peak of :data:`LEARNING_RATES`, for each model, on :data:`TUNING_SEEDS` (seeds used
+  nowhere else). A model's tuned peak is the one with the highest mean validation exact match over its
+  learning curve (the area under the curve: it rewards learning early as well as ending high).
+- **Comparison**: each model at its tuned peak on the notebook's seeds 0-4 (the notebook's task) and on fresh
+  seeds 100-104 (a fresh cut of the task, drawn with seed 100), scored every :data:`EVALUATE_EVERY` steps and at
+  the end of each of the :data:`EPOCHS` epochs, so the two are compared at equal steps, long after the warm-up.
+
+``benchmarks/transformer_curves.py`` runs every row; notebook 05 prints the committed file, re-runs one row and
+checks it against the file. Every run is one process of one thread, so its numbers do not depend on the number
+of workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from helpers.core.evidence import Difference, paired_difference
+from helpers.transformer.experiments import MAIN_SETTINGS, make_gru, notebook_task, pairs_of
+from helpers.transformer.translate import Translator, train_translator
+
+__all__ = [
+    "EPOCHS",
+    "EVALUATE_EVERY",
+    "FRESH_SEEDS",
+    "LEARNING_RATES",
+    "MODELS",
+    "NOTEBOOK_SEEDS",
+    "REACH",
+    "TUNING_SEEDS",
+    "curve_claims",
+    "curve_rows",
+    "curve_run",
+    "steps_to_reach",
+    "train_for_curve",
+    "tuned_learning_rates",
+]
+
+MODELS = ("Transformer", "GRU")
+LEARNING_RATES = (1e-3, 3e-3, 1e-2, 3e-2)  # the schedule's peak; the notebook's main model uses 3e-3
+TUNING_SEEDS, NOTEBOOK_SEEDS, FRESH_SEEDS = (1000, 1001), range(5), range(100, 105)
+EPOCHS = 3  # 439 steps of 64 dates each: 1,317 steps, as the notebook's main model
+EVALUATE_EVERY = 50
+REACH = 0.95  # the validation exact match whose first step the comparison reads
+
+
+def train_for_curve(model: str, learning_rate: float, seed: int, task_seed: int) -> Translator:
+    """:data:`EPOCHS` epochs of the task drawn with ``task_seed``, with :data:`MAIN_SETTINGS` except the peak
+    learning rate; the GRU of :func:`~helpers.transformer.experiments.make_gru` in place of the Transformer for
+    ``model="GRU"``. The validation days are scored every :data:`EVALUATE_EVERY` steps."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    task = notebook_task(task_seed)
+    return train_translator(
+        lambda epoch: pairs_of(task.training_examples(epoch)),
+        validation=pairs_of(task.validation),
+        epochs=EPOCHS,
+        seed=seed,
+        show_progress=False,
+        evaluate_every=EVALUATE_EVERY,
+        make_model=make_gru if model == "GRU" else None,
+        **{**MAIN_SETTINGS, "learning_rate": learning_rate},
+    )
+
+
+def curve_rows(translator: Translator) -> list[tuple[int, float]]:
+    """``[(step, validation exact match)]``: the every-:data:`EVALUATE_EVERY` points and each epoch's end, by step."""
+    steps_per_epoch = len(translator.history.steps["loss"]) // len(translator.history.epochs["val_exact"])
+    points = dict(zip(translator.curve["step"], translator.curve["val_exact"], strict=True))
+    for epoch, exact in enumerate(translator.history.epochs["val_exact"], 1):
+        points[epoch * steps_per_epoch] = exact
+    return sorted(points.items())
+
+
+def curve_run(phase: str, model: str, learning_rate: float, seed: int, task_seed: int) -> list[dict]:
+    """The benchmark file's rows of one run: one per scored step. A run that diverges (a NaN loss stops
+    :func:`~helpers.training.train`) gets one row with exact match NaN at step 0."""
+    row = {"phase": phase, "model": model, "learning rate": learning_rate, "seed": seed, "task seed": task_seed}
+    try:
+        points = curve_rows(train_for_curve(model, learning_rate, seed, task_seed))
+    except FloatingPointError:
+        return [{**row, "step": 0, "validation exact": math.nan}]
+    return [{**row, "step": step, "validation exact": exact} for step, exact in points]
+
+
+def _curves(rows: Sequence[dict], phase: str, model: str, learning_rate: float, seeds: Sequence[int]) -> torch.Tensor:
+    """``(seeds, steps)`` validation exact match of one arm; a diverged run is NaN at every step."""
+    chosen = [
+        row
+        for row in rows
+        if (row["phase"], row["model"], float(row["learning rate"])) == (phase, model, learning_rate)
+    ]
+    steps = sorted({int(row["step"]) for row in chosen if int(row["step"]) > 0})
+    table = torch.full((len(seeds), len(steps)), math.nan, dtype=torch.float64)
+    for row in chosen:
+        if int(row["step"]) > 0:
+            table[list(seeds).index(int(row["seed"])), steps.index(int(row["step"]))] = float(row["validation exact"])
+    return table
+
+
+def tuned_learning_rates(rows: Sequence[dict]) -> dict[str, float]:
+    """Each model's peak with the highest mean exact match over its tuning curves (a diverged run counts as 0)."""
+    tuned = {}
+    for model in MODELS:
+        area = {
+            rate: float(_curves(rows, "tuning", model, rate, TUNING_SEEDS).nan_to_num(0.0).mean())
+            for rate in LEARNING_RATES
+        }
+        tuned[model] = max(area, key=area.get)
+    return tuned
+
+
+def steps_to_reach(curves: torch.Tensor, steps: Sequence[int], level: float = REACH) -> torch.Tensor:
+    """``(seeds,)``: the first scored step at which each seed's curve reaches ``level`` (the last step + 1 if never)."""
+    reached = curves >= level  # (seeds, steps)
+    first = reached.float().argmax(dim=1)  # the first True, or 0 where there is none
+    never = ~reached.any(dim=1)
+    values = torch.tensor(list(steps), dtype=torch.float64)[first]
+    return torch.where(never, torch.tensor(float(steps[-1] + 1), dtype=torch.float64), values)
+
+
+def curve_claims(
+    rows: Sequence[dict], phase: str, seeds: Sequence[int], tuned: dict[str, float]
+) -> dict[str, Difference]:
+    """Paired over ``seeds``, GRU − Transformer at their tuned peaks: the exact match at each epoch's end and
+    over the whole curve, and the steps each needs to reach :data:`REACH`."""
+    gru, transformer = (_curves(rows, phase, model, tuned[model], seeds) for model in ("GRU", "Transformer"))
+    steps = sorted({int(row["step"]) for row in rows if row["phase"] == phase and int(row["step"]) > 0})
+    epoch_ends = [steps[-1] * epoch // EPOCHS for epoch in range(1, EPOCHS + 1)]
+    claims = {
+        f"validation exact match at step {step} (epoch {epoch}), GRU − Transformer": paired_difference(
+            gru[:, steps.index(step)], transformer[:, steps.index(step)]
+        )
+        for epoch, step in enumerate(epoch_ends, 1)
+    }
+    claims["mean validation exact match over the curve, GRU − Transformer"] = paired_difference(
+        gru.mean(dim=1), transformer.mean(dim=1)
+    )
+    claims[f"steps to reach {REACH:.0%}, GRU − Transformer"] = paired_difference(
+        steps_to_reach(gru, steps), steps_to_reach(transformer, steps)
+    )
+    return claims
