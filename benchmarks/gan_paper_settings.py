@@ -150,7 +150,8 @@ arms (measured costs in the script's docstring) |
 
 The Unrolled-GAN ring (Metz et al., 2017, appendix A, as recalled: radius 2, σ 0.02, G 2 × 128 ReLU from z ∈ R²⁵⁶, \
 D 1 × 128 ReLU on the input / 4, orthogonal init with gain 0.8, Adam 1e-4 β1 0.5, batch 512, alternating updates, \
-the minimax G loss) is run as its paper's 0-unrolling-steps baseline; unrolled training is not implemented.
+the minimax G loss) is run as its paper's 0-unrolling-steps baseline. Unrolled training (K > 0, the paper's \
+eq. 6-7) is implemented in `helpers/gan_minimax/paper_settings.py` and unit-tested, but not run here.
 """
 
 

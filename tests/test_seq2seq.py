@@ -232,6 +232,26 @@ def test_train_translator_learns_to_reverse_and_is_deterministic() -> None:
         train_translator([("abc", "")], **options)
 
 
+def test_evaluate_every_scores_the_weights_of_that_step_and_leaves_training_unchanged() -> None:
+    words = ["".join(w) for w in itertools.product("abc", repeat=3)]
+    pairs = [(w, w[::-1]) for w in words] * 8  # 216 pairs: 27 steps of 8 per epoch
+    options = {"epochs": 2, "batch_size": 8, "num_layers": 1, "d_model": 16, "num_heads": 2, "d_ff": 32}
+    options |= {"learning_rate": 1e-2, "warmup": 10, "show_progress": False, "validation": pairs[:27]}
+    plain = train_translator(pairs, **options)
+    scored = train_translator(pairs, evaluate_every=9, **options)
+    assert scored.curve["step"] == [9, 18, 27, 36, 45, 54]
+    assert scored.curve["val_exact"][2::3] == scored.history.epochs["val_exact"]  # steps 27 and 54 end the epochs
+    assert len(set(scored.curve["val_exact"])) > 1  # the weights of each moment, not one model scored six times
+    assert plain.history.steps["loss"] == scored.history.steps["loss"]  # scoring does not change training
+    for name, weight in plain.model.state_dict().items():
+        assert torch.equal(weight, scored.model.state_dict()[name]), name
+    assert plain.curve == {}
+    with pytest.raises(ValueError, match="validation"):
+        train_translator(pairs, evaluate_every=9, **{**options, "validation": None})
+    with pytest.raises(ValueError, match="evaluate_every"):
+        train_translator(pairs, evaluate_every=0, **options)
+
+
 README_EXAMPLE = """
 from helpers.transformer.translate import read_pairs, train_translator
 

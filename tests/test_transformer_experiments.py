@@ -21,6 +21,16 @@ from helpers.transformer.experiments import (
     swapped_dates,
     train_first_epoch,
 )
+from helpers.transformer.learning_curves import (
+    LEARNING_RATES,
+    MODELS,
+    REACH,
+    TUNING_SEEDS,
+    arm_curves,
+    curve_claims,
+    steps_to_reach,
+    tuned_learning_rates,
+)
 from helpers.transformer.model import Transformer
 from helpers.transformer.translate import PADDING_ID, SPECIALS, Translator
 
@@ -120,3 +130,41 @@ def test_table3_changes_one_setting_per_row_and_pairs_each_row_with_the_base_by_
     gap = claims["validation, (C) N 2 − base"]  # 0.05 · seed: 5.0, 5.05, 5.1 -> mean 5.05
     assert gap.mean == pytest.approx(0.05 * 101) and gap.se == pytest.approx(0.05 / 3**0.5)
     assert claims["other years, (A) h 1, d_k 32 − base"].mean == 0.0
+
+
+def test_steps_to_reach_is_the_first_scored_step_at_the_level_or_one_past_the_last() -> None:
+    curves = torch.tensor([[0.1, 0.96, 0.5, 0.99], [0.0, 0.2, 0.4, 0.94], [0.95, 1.0, 1.0, 1.0]])
+    assert steps_to_reach(curves, [50, 100, 150, 200]).tolist() == [100.0, 201.0, 50.0]
+
+
+def test_the_tuned_rate_has_the_largest_area_and_a_diverged_run_counts_as_zero() -> None:
+    rows = []
+    for model in MODELS:
+        for rate in LEARNING_RATES:
+            for seed in TUNING_SEEDS:
+                if (model, rate) == ("GRU", LEARNING_RATES[-1]):  # diverged: one row, NaN at step 0
+                    rows.append({"phase": "tuning", "model": model, "learning rate": rate, "seed": seed, "step": 0,
+                                 "validation exact": float("nan")})  # fmt: skip
+                    continue
+                for step in (50, 100):
+                    good = rate == LEARNING_RATES[1] if model == "GRU" else rate == LEARNING_RATES[2]
+                    value = (0.9 if good else 0.5) * step / 100
+                    rows.append({"phase": "tuning", "model": model, "learning rate": str(rate), "seed": str(seed),
+                                 "step": str(step), "validation exact": str(value)})  # fmt: skip
+    assert tuned_learning_rates(rows) == {"Transformer": LEARNING_RATES[2], "GRU": LEARNING_RATES[1]}
+    assert arm_curves(rows, "tuning", "GRU", LEARNING_RATES[-1], TUNING_SEEDS).isnan().all()
+
+
+def test_curve_claims_pair_the_gru_with_the_transformer_seed_by_seed() -> None:
+    tuned = {"Transformer": 3e-3, "GRU": 1e-2}
+    rows = []
+    for model, offset in (("Transformer", 0.0), ("GRU", 0.1)):
+        for seed in range(3):
+            for step in (100, 200, 300):
+                value = min(1.0, step / 300 * 0.8 + offset + 0.01 * seed)
+                rows.append({"phase": "notebook seeds", "model": model, "learning rate": tuned[model], "seed": seed,
+                             "step": step, "validation exact": value})  # fmt: skip
+    claims = curve_claims(rows, "notebook seeds", range(3), tuned)
+    assert claims["validation exact match at step 100 (epoch 1), GRU − Transformer"].mean == pytest.approx(0.1)
+    assert claims["mean validation exact match over the curve, GRU − Transformer"].mean == pytest.approx(0.1)
+    assert claims[f"steps to reach {REACH:.0%}, GRU − Transformer"].mean == pytest.approx(0.0)  # neither: 301 - 301

@@ -38,9 +38,11 @@ __all__ = [
     "NOTEBOOK_SEEDS",
     "REACH",
     "TUNING_SEEDS",
+    "arm_curves",
     "curve_claims",
     "curve_rows",
     "curve_run",
+    "scored_steps",
     "steps_to_reach",
     "train_for_curve",
     "tuned_learning_rates",
@@ -93,14 +95,21 @@ def curve_run(phase: str, model: str, learning_rate: float, seed: int, task_seed
     return [{**row, "step": step, "validation exact": exact} for step, exact in points]
 
 
-def _curves(rows: Sequence[dict], phase: str, model: str, learning_rate: float, seeds: Sequence[int]) -> torch.Tensor:
-    """``(seeds, steps)`` validation exact match of one arm; a diverged run is NaN at every step."""
+def scored_steps(rows: Sequence[dict], phase: str) -> list[int]:
+    """The steps at which the runs of ``phase`` were scored, in order."""
+    return sorted({int(row["step"]) for row in rows if row["phase"] == phase and int(row["step"]) > 0})
+
+
+def arm_curves(
+    rows: Sequence[dict], phase: str, model: str, learning_rate: float, seeds: Sequence[int]
+) -> torch.Tensor:
+    """``(seeds, steps)``: validation exact match of one arm at :func:`scored_steps`; a diverged run is NaN."""
     chosen = [
         row
         for row in rows
         if (row["phase"], row["model"], float(row["learning rate"])) == (phase, model, learning_rate)
     ]
-    steps = sorted({int(row["step"]) for row in chosen if int(row["step"]) > 0})
+    steps = scored_steps(rows, phase)
     table = torch.full((len(seeds), len(steps)), math.nan, dtype=torch.float64)
     for row in chosen:
         if int(row["step"]) > 0:
@@ -113,7 +122,7 @@ def tuned_learning_rates(rows: Sequence[dict]) -> dict[str, float]:
     tuned = {}
     for model in MODELS:
         area = {
-            rate: float(_curves(rows, "tuning", model, rate, TUNING_SEEDS).nan_to_num(0.0).mean())
+            rate: float(arm_curves(rows, "tuning", model, rate, TUNING_SEEDS).nan_to_num(0.0).mean())
             for rate in LEARNING_RATES
         }
         tuned[model] = max(area, key=area.get)
@@ -134,8 +143,8 @@ def curve_claims(
 ) -> dict[str, Difference]:
     """Paired over ``seeds``, GRU − Transformer at their tuned peaks: the exact match at each epoch's end and
     over the whole curve, and the steps each needs to reach :data:`REACH`."""
-    gru, transformer = (_curves(rows, phase, model, tuned[model], seeds) for model in ("GRU", "Transformer"))
-    steps = sorted({int(row["step"]) for row in rows if row["phase"] == phase and int(row["step"]) > 0})
+    gru, transformer = (arm_curves(rows, phase, model, tuned[model], seeds) for model in ("GRU", "Transformer"))
+    steps = scored_steps(rows, phase)
     epoch_ends = [steps[-1] * epoch // EPOCHS for epoch in range(1, EPOCHS + 1)]
     claims = {
         f"validation exact match at step {step} (epoch {epoch}), GRU − Transformer": paired_difference(
