@@ -503,6 +503,24 @@ def test_map_in_processes_keeps_the_job_order_and_gives_each_worker_one_thread()
         map_in_processes(operator.add, jobs, workers=0)
 
 
+def test_map_in_processes_keeps_its_workers_between_calls_and_replaces_them_after_an_error() -> None:
+    import os
+
+    from helpers.training import workers
+
+    workers.map_in_processes(os.getpid, [()] * 2, workers=2)
+    started = set(workers._POOLS[2]._processes)  # the worker processes' ids
+    assert os.getpid() not in started
+    assert set(workers.map_in_processes(os.getpid, [()] * 6, workers=2)) <= started  # no new start-up
+    assert workers.map_in_processes(torch.set_num_threads, [(3,)], workers=2) == [None]
+    assert workers.map_in_processes(torch.get_num_threads, [()] * 4, workers=2) == [1] * 4  # a run's change goes
+    with pytest.raises(ZeroDivisionError):
+        workers.map_in_processes(divmod, [(1, 1), (1, 0)], workers=2)  # a run's error comes back as itself
+    assert 2 not in workers._POOLS  # its workers were stopped
+    after = workers.map_in_processes(os.getpid, [()] * 6, workers=2)  # fresh workers, and they work
+    assert not set(after) & started
+
+
 # --- issue 31: every door checks what it is given ---------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from helpers.core.checks import (
     check_unique,
     check_words,
 )
-from helpers.core.device import model_device, pick_device, resolve_device
+from helpers.core.device import model_device, pick_device, resolve_device, torch_threads
 from helpers.core.modes import training_mode
 from helpers.core.seeding import (
     numpy_generator,
@@ -57,5 +57,6 @@ __all__ = [
     "seed_stream",
     "seed_torch",
     "torch_generator",
+    "torch_threads",
     "training_mode",
 ]

@@ -7,12 +7,14 @@ Trainers take ``device=`` and move their model and batches there; notebooks pass
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
-from helpers.core.checks import check_choice
+from helpers.core.checks import check_choice, check_positive_int
 
-__all__ = ["model_device", "pick_device", "resolve_device"]
+__all__ = ["model_device", "pick_device", "resolve_device", "torch_threads"]
 
 _DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -59,3 +61,16 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
         except RuntimeError as error:
             raise ValueError(f"device must name a PyTorch device such as 'cpu' or 'cuda', got {device!r}") from error
     raise TypeError(f"device must be a torch.device or a string such as 'cpu', got {type(device).__name__}")
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """PyTorch computes on ``count`` CPU threads inside the block; the caller's count is restored after it, also
+    on an error. Whether the digits depend on the count depends on the operation (a reduction split between
+    threads adds in another order): check before relying on it."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(check_positive_int(count, "count"))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

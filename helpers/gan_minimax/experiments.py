@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers.core import seed_everything, torch_generator
+from helpers.core import seed_everything, torch_generator, torch_threads
 from helpers.core.evidence import Bound, Claim, Replication, Study, paired_difference
 from helpers.data.readers import read_mnist_5k
 from helpers.gan_minimax import dcgan, mode_metrics, paper_settings, rebalancing, stacked_gans
@@ -117,12 +117,8 @@ def _on_one_thread(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with torch_threads(1):
             return function(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
 
     return wrapper
 
@@ -682,8 +678,8 @@ def _train_judge(split_seed: int, show_progress: bool) -> tuple[dcgan.DigitClass
 
 def judge_images(judge: nn.Module, images: Tensor) -> dict[str, object]:
     """The judge's class histogram of ``images`` (n, 1, 28, 28): ``mode_metrics.class_histogram_metrics``."""
-    with torch.no_grad():
-        probabilities = torch.cat([judge(chunk).softmax(-1) for chunk in images.split(2000)])
+    with torch.no_grad():  # chunks of 500 images: faster than larger ones here (cache), the same digits
+        probabilities = torch.cat([judge(chunk).softmax(-1) for chunk in images.split(500)])
     return mode_metrics.class_histogram_metrics(probabilities)
 
 
@@ -741,12 +737,15 @@ def digit_study(
         drawn = generator.sample(samples, generator=torch_generator(first + 2)).reshape(samples, 1, 28, 28)
         return judge_images(judge, drawn)
 
-    metrics = {key: judge_generator(generator) for key, generator in generators.items()}
-    noise = torch.rand(samples, 1, 28, 28, generator=torch_generator(first + 4)) * 2 - 1  # pixels in [-1, 1]
-    baselines = {"uniform noise": judge_images(judge, noise)}
-    for seed in seeds:
-        seed_everything(seed)
-        baselines[f"untrained G {seed}"] = judge_generator(dcgan.DCGANGenerator(32, width=16).eval())
+    # The workers are done, so their cores sample and judge here; on this machine 1 and 2 threads give the same
+    # digits for these forward passes (checked when this was written; the notebook's re-run compares them).
+    with torch_threads(workers):
+        metrics = {key: judge_generator(generator) for key, generator in generators.items()}
+        noise = torch.rand(samples, 1, 28, 28, generator=torch_generator(first + 4)) * 2 - 1  # pixels in [-1, 1]
+        baselines = {"uniform noise": judge_images(judge, noise)}
+        for seed in seeds:
+            seed_everything(seed)
+            baselines[f"untrained G {seed}"] = judge_generator(dcgan.DCGANGenerator(32, width=16).eval())
     summary = {
         kind: {key: torch.tensor([float(metrics[kind, seed][key]) for seed in seeds]) for key in DIGIT_KEYS}
         for kind in ("DCGAN", "MLP GAN")
@@ -866,10 +865,11 @@ def rebalancing_study(
     labels_padded, _ = rebalancing.pad_pools(pool_labels)
     probabilities_padded, _ = rebalancing.pad_pools(draw_probabilities)
     seed_everything(first)
-    classifiers = rebalancing.train_stacked_classifiers(
-        inputs, labels_padded, probabilities_padded, torch.stack(class_weights), seeds=count,
-        steps=classifier_steps, first_seed=first, device=device,
-    ).cpu()  # fmt: skip
+    with torch_threads(workers):  # the workers' cores are free: 1 and 2 threads gave the same classifiers here
+        classifiers = rebalancing.train_stacked_classifiers(
+            inputs, labels_padded, probabilities_padded, torch.stack(class_weights), seeds=count,
+            steps=classifier_steps, first_seed=first, device=device,
+        ).cpu()  # fmt: skip
     with torch.no_grad():
         predictions = classifiers(x_test.flatten(1).expand(len(pools), -1, -1)).argmax(-1)  # (arms × seeds, test)
     recall = torch.stack([(predictions[:, y_test == digit] == digit).double().mean(1) for digit in range(10)], 1)

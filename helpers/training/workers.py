@@ -9,12 +9,18 @@ number of workers, in the order of the jobs.
 The function and its arguments travel to the workers by plain pickle, so the function must be defined
 in a module (not in a notebook cell), and it must print nothing: a worker's output would land in the
 notebook at an unpredictable place.
+
+The workers outlive one call: starting a process and importing PyTorch into it costs seconds (about 4 for
+two on the course's 2-core machine), so a notebook that repeats four studies pays it once. An error in a run,
+Ctrl-C or a worker that dies stops the workers at once, and the next call starts fresh ones.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -60,21 +66,53 @@ def map_in_processes(function: Callable, jobs: Sequence[tuple], *, workers: int,
             f"to other processes, but they cannot be pickled ({error}); define the function in a "
             "module (not a notebook cell or a lambda), or use workers=1"
         ) from None
-    # spawn, not fork: a forked copy of a process whose PyTorch threads have started can hang.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+    pool = _pool(workers)
+    try:
         futures = [pool.submit(_call, job) for job in pickled]
         for _ in progress(as_completed(futures), description, total=len(futures)):
             pass
         return [pickle.loads(future.result()) for future in futures]
+    except BaseException:  # a run's error, Ctrl-C, a dead worker: stop every run now, start afresh next time
+        _discard_pool(workers)
+        raise
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    if workers not in _POOLS:
+        # spawn, not fork: a forked copy of a process whose PyTorch threads have started can hang.
+        context = multiprocessing.get_context("spawn")
+        _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread)
+    return _POOLS[workers]
+
+
+def _discard_pool(workers: int) -> None:
+    pool = _POOLS.pop(workers, None)
+    if pool is None:
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()  # shutdown() alone would let the runs already started finish first
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _one_thread() -> None:
-    """Each worker: one thread (the workers are the parallelism) and PyTorch's deterministic kernels."""
+    """Each worker: one thread (the workers are the parallelism) and PyTorch's deterministic kernels; it ends
+    when the process that started it ends, however that ends (a notebook's kernel killed, not shut down)."""
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()  # returns when the parent process has ended
+    os._exit(0)
 
 
 def _call(pickled_job: bytes) -> bytes:
+    torch.set_num_threads(1)  # again for each run: a worker serves many calls, and a run may have changed it
     function, job = pickle.loads(pickled_job)
     return pickle.dumps(function(*job))
