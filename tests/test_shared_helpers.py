@@ -505,6 +505,7 @@ def test_map_in_processes_keeps_the_job_order_and_gives_each_worker_one_thread()
 
 def test_map_in_processes_keeps_its_workers_between_calls_and_replaces_them_after_an_error() -> None:
     import os
+    import signal
 
     from helpers.training import workers
 
@@ -514,6 +515,9 @@ def test_map_in_processes_keeps_its_workers_between_calls_and_replaces_them_afte
     assert set(workers.map_in_processes(os.getpid, [()] * 6, workers=2)) <= started  # no new start-up
     assert workers.map_in_processes(torch.set_num_threads, [(3,)], workers=2) == [None]
     assert workers.map_in_processes(torch.get_num_threads, [()] * 4, workers=2) == [1] * 4  # a run's change goes
+    for pid in started:  # JupyterLab's interrupt reaches the kernel's whole process group, idle workers too
+        os.kill(pid, signal.SIGINT)
+    assert set(workers.map_in_processes(os.getpid, [()] * 6, workers=2)) <= started  # they ignored it
     with pytest.raises(ZeroDivisionError):
         workers.map_in_processes(divmod, [(1, 1), (1, 0)], workers=2)  # a run's error comes back as itself
     assert 2 not in workers._POOLS  # its workers were stopped

@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -81,6 +82,8 @@ _POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    if getattr(_POOLS.get(workers), "_broken", False):  # a worker died between calls (killed, out of memory)
+        _discard_pool(workers)
     if workers not in _POOLS:
         # spawn, not fork: a forked copy of a process whose PyTorch threads have started can hang.
         context = multiprocessing.get_context("spawn")
@@ -102,6 +105,9 @@ def _one_thread() -> None:
     when the process that started it ends, however that ends (a notebook's kernel killed, not shut down)."""
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # Ctrl-C (JupyterLab's interrupt signals the kernel's whole process group) is for the caller, which stops
+    # the workers itself; a worker that took it while idle would break the next call.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
