@@ -28,7 +28,9 @@ from helpers.transformer.learning_curves import (
     TUNING_SEEDS,
     arm_curves,
     curve_claims,
+    ranked_learning_rates,
     steps_to_reach,
+    steps_to_stay,
     tuned_learning_rates,
 )
 from helpers.transformer.model import Transformer
@@ -158,13 +160,42 @@ def test_the_tuned_rate_has_the_largest_area_and_a_diverged_run_counts_as_zero()
 def test_curve_claims_pair_the_gru_with_the_transformer_seed_by_seed() -> None:
     tuned = {"Transformer": 3e-3, "GRU": 1e-2}
     rows = []
-    for model, offset in (("Transformer", 0.0), ("GRU", 0.1)):
+    base = {100: 0.3, 200: 0.74, 300: 0.78}
+    for model, offset in (("Transformer", 0.0), ("GRU", 0.2)):
         for seed in range(3):
-            for step in (100, 200, 300):
-                value = min(1.0, step / 300 * 0.8 + offset + 0.01 * seed)
+            for step in (100, 200, 300):  # seeds differ by 0.02: paired, every difference is exactly 0.2
+                value = base[step] + offset + 0.02 * seed
                 rows.append({"phase": "notebook seeds", "model": model, "learning rate": tuned[model], "seed": seed,
                              "step": step, "validation exact": value})  # fmt: skip
+    rows.reverse()  # the file's order must not matter
     claims = curve_claims(rows, "notebook seeds", range(3), tuned)
-    assert claims["validation exact match at step 100 (epoch 1), GRU − Transformer"].mean == pytest.approx(0.1)
-    assert claims["mean validation exact match over the curve, GRU − Transformer"].mean == pytest.approx(0.1)
-    assert claims[f"steps to reach {REACH:.0%}, GRU − Transformer"].mean == pytest.approx(0.0)  # neither: 301 - 301
+    for name in (
+        "validation exact match at step 100 (epoch 1), GRU − Transformer",
+        "mean validation exact match over the curve, GRU − Transformer",
+        "mean validation exact match after epoch 1, GRU − Transformer",
+    ):
+        assert claims[name].mean == pytest.approx(0.2) and claims[name].se == pytest.approx(0.0, abs=1e-12), name
+    # the GRU reaches 95 % at step 300 on seed 0 (0.98) and 200 on seeds 1-2 (0.96, 0.98); the Transformer never
+    for name in (f"steps to first reach {REACH:.0%}", f"steps until it stays at {REACH:.0%} or above"):
+        assert claims[f"{name}, GRU − Transformer"].mean == pytest.approx((300 + 200 + 200) / 3 - 301)
+
+
+def test_steps_to_stay_waits_for_a_curve_that_falls_back() -> None:
+    curves = torch.tensor(
+        [[0.5, 0.96, 0.9, 0.97], [0.96, 0.97, 0.98, 0.99], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.96]]
+    )
+    steps = [10, 20, 30, 40]
+    assert steps_to_stay(curves, steps).tolist() == [40.0, 10.0, 41.0, 40.0]
+    assert steps_to_reach(curves, steps).tolist() == [20.0, 10.0, 41.0, 40.0]
+
+
+def test_ranking_the_peaks_needs_every_tuning_run() -> None:
+    rows = [
+        {"phase": "tuning", "model": model, "learning rate": rate, "seed": seed, "step": 50, "validation exact": rate}
+        for model in MODELS
+        for rate in LEARNING_RATES
+        for seed in TUNING_SEEDS
+    ]
+    assert ranked_learning_rates(rows)["GRU"] == sorted(LEARNING_RATES, reverse=True)
+    with pytest.raises(ValueError, match="no tuning run of the GRU"):
+        ranked_learning_rates([row for row in rows if (row["model"], row["learning rate"]) != ("GRU", 1e-2)])
