@@ -187,6 +187,8 @@ def test_steps_to_stay_waits_for_a_curve_that_falls_back() -> None:
     steps = [10, 20, 30, 40]
     assert steps_to_stay(curves, steps).tolist() == [40.0, 10.0, 41.0, 40.0]
     assert steps_to_reach(curves, steps).tolist() == [20.0, 10.0, 41.0, 40.0]
+    diverged = torch.tensor([[float("nan")] * 4])  # a NaN is never "at the level"
+    assert steps_to_stay(diverged, steps).tolist() == steps_to_reach(diverged, steps).tolist() == [41.0]
 
 
 def test_ranking_the_peaks_needs_every_tuning_run() -> None:

@@ -172,7 +172,7 @@ def steps_to_reach(curves: torch.Tensor, steps: Sequence[int], level: float = RE
 def steps_to_stay(curves: torch.Tensor, steps: Sequence[int], level: float = REACH) -> torch.Tensor:
     """``(seeds,)``: the first scored step from which each seed's curve never drops below ``level`` again (the
     last step + 1 if it ends below): unlike :func:`steps_to_reach`, a curve that reaches and falls back waits."""
-    below = curves < level  # (seeds, steps)
+    below = ~(curves >= level)  # (seeds, steps); a NaN (diverged) counts as below
     after_last_below = below.shape[1] - below.flip(dims=[1]).float().argmax(dim=1)  # index after the last below
     after_last_below = torch.where(below.any(dim=1), after_last_below, torch.zeros_like(after_last_below))
     padded = torch.tensor([*steps, steps[-1] + 1], dtype=torch.float64)
