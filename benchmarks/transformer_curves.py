@@ -61,6 +61,16 @@ def _run_missing(rows: list[dict], jobs: list[tuple], workers: int, description:
     return rows
 
 
+def _race(models: tuple[str, ...], peaks: dict[str, float]) -> list[tuple]:
+    """The jobs of one race: each of ``models`` at its peak on the notebook's seeds and on the fresh ones."""
+    return [
+        (phase, model, peaks[model], seed, seeds[0])
+        for phase, seeds in (("notebook seeds", NOTEBOOK_SEEDS), ("fresh seeds", FRESH_SEEDS))
+        for model in models
+        for seed in seeds
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="processes of one thread each (default 2)")
@@ -74,21 +84,10 @@ def main() -> None:
     rows = _run_missing(rows, tuning, workers, "tuning runs")
     tuned = tuned_learning_rates(rows)
     print(f"tuned peaks: {tuned} ({time.perf_counter() - started:.0f} s)", flush=True)
-    compared = [
-        (phase, model, tuned[model], seed, seeds[0])
-        for phase, seeds in (("notebook seeds", NOTEBOOK_SEEDS), ("fresh seeds", FRESH_SEEDS))
-        for model in MODELS
-        for seed in seeds
-    ]
-    rows = _run_missing(rows, compared, workers, "compared runs")
+    rows = _run_missing(rows, _race(MODELS, tuned), workers, "compared runs")
     ranked = ranked_learning_rates(rows)
-    runner_up = [
-        (phase, model, ranked[model][1], seed, seeds[0])
-        for phase, seeds in (("notebook seeds", NOTEBOOK_SEEDS), ("fresh seeds", FRESH_SEEDS))
-        for model in RUNNER_UP_MODELS
-        for seed in seeds
-    ]
-    rows = _run_missing(rows, runner_up, workers, "runner-up runs")
+    runner_up = {model: ranked[model][1] for model in RUNNER_UP_MODELS}
+    rows = _run_missing(rows, _race(RUNNER_UP_MODELS, runner_up), workers, "runner-up runs")
     print(
         f"{OUT.name}: {len({_key(r['phase'], r['model'], r['learning rate'], r['seed']) for r in rows})} runs; "
         f"this call {time.perf_counter() - started:.0f} s"

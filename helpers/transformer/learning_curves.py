@@ -146,10 +146,10 @@ def ranked_learning_rates(rows: Sequence[dict]) -> dict[str, list[float]]:
     for model in MODELS:
         area = {}
         for rate in LEARNING_RATES:
-            curves = arm_curves(rows, "tuning", model, rate, TUNING_SEEDS)  # (seeds, steps)
             if not any((row["phase"], row["model"], float(row["learning rate"])) == ("tuning", model, rate)
                        for row in rows):  # fmt: skip
                 raise ValueError(f"no tuning run of the {model} at peak {rate:g}: run benchmarks/transformer_curves.py")
+            curves = arm_curves(rows, "tuning", model, rate, TUNING_SEEDS)  # (seeds, steps); a diverged run is NaN
             area[rate] = float(curves.nan_to_num(0.0).mean())
         ranked[model] = sorted(area, key=area.get, reverse=True)
     return ranked
@@ -160,23 +160,24 @@ def tuned_learning_rates(rows: Sequence[dict]) -> dict[str, float]:
     return {model: rates[0] for model, rates in ranked_learning_rates(rows).items()}
 
 
+def _first_step(reached: torch.Tensor, steps: Sequence[int]) -> torch.Tensor:
+    """``(seeds,)``: the step of each row's first True in ``reached`` ``(seeds, steps)``, or the last step + 1."""
+    first = reached.float().argmax(dim=1)  # the first True, or 0 where there is none
+    values = torch.tensor(list(steps), dtype=torch.float64)[first]
+    return torch.where(reached.any(dim=1), values, torch.tensor(float(steps[-1] + 1), dtype=torch.float64))
+
+
 def steps_to_reach(curves: torch.Tensor, steps: Sequence[int], level: float = REACH) -> torch.Tensor:
     """``(seeds,)``: the first scored step at which each seed's curve reaches ``level`` (the last step + 1 if never)."""
-    reached = curves >= level  # (seeds, steps)
-    first = reached.float().argmax(dim=1)  # the first True, or 0 where there is none
-    never = ~reached.any(dim=1)
-    values = torch.tensor(list(steps), dtype=torch.float64)[first]
-    return torch.where(never, torch.tensor(float(steps[-1] + 1), dtype=torch.float64), values)
+    return _first_step(curves >= level, steps)  # a NaN (diverged) never reaches it
 
 
 def steps_to_stay(curves: torch.Tensor, steps: Sequence[int], level: float = REACH) -> torch.Tensor:
     """``(seeds,)``: the first scored step from which each seed's curve never drops below ``level`` again (the
     last step + 1 if it ends below): unlike :func:`steps_to_reach`, a curve that reaches and falls back waits."""
-    below = ~(curves >= level)  # (seeds, steps); a NaN (diverged) counts as below
-    after_last_below = below.shape[1] - below.flip(dims=[1]).float().argmax(dim=1)  # index after the last below
-    after_last_below = torch.where(below.any(dim=1), after_last_below, torch.zeros_like(after_last_below))
-    padded = torch.tensor([*steps, steps[-1] + 1], dtype=torch.float64)
-    return padded[after_last_below]
+    at_level = (curves >= level).int()  # (seeds, steps); a NaN (diverged) counts as below
+    stays = at_level.flip(dims=[1]).cumprod(dim=1).flip(dims=[1]).bool()  # at the level here and at every later step
+    return _first_step(stays, steps)
 
 
 def curve_claims(
